@@ -1,0 +1,219 @@
+//! A YAML tree with a source location on every node, parsed by serde-saphyr.
+//!
+//! The typed config is decoded from this tree by hand (see `decode`) rather than by
+//! `#[derive(Deserialize)]`, so that every problem in a file can be collected in one pass and
+//! reported at its exact line and column.
+
+use std::fmt;
+
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_saphyr::Spanned;
+
+/// A 1-based line and column; `line == 0` means "no location".
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Pos {
+    pub line: u32,
+    pub col: u32,
+}
+
+/// One YAML node and where its text starts.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Node {
+    pub value: Value,
+    pub pos: Pos,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+    Seq(Vec<Node>),
+    /// Key order is kept: `devenv config` and error order follow the file.
+    Map(Vec<(Node, Node)>),
+}
+
+impl Node {
+    pub fn new(value: Value, pos: Pos) -> Node {
+        Node { value, pos }
+    }
+
+    /// The node's scalar as text, as YAML would print it (`3000`, `true`), or `None` for
+    /// null and collections.
+    pub fn scalar_text(&self) -> Option<String> {
+        match &self.value {
+            Value::Str(s) => Some(s.clone()),
+            Value::Bool(b) => Some(b.to_string()),
+            Value::Int(i) => Some(i.to_string()),
+            Value::Float(f) => Some(f.to_string()),
+            Value::Null | Value::Seq(_) | Value::Map(_) => None,
+        }
+    }
+
+    pub fn as_map(&self) -> Option<&[(Node, Node)]> {
+        match &self.value {
+            Value::Map(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// Looks a key up in a mapping node.
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        self.as_map()?
+            .iter()
+            .find(|(k, _)| matches!(&k.value, Value::Str(s) if s == key))
+            .map(|(_, v)| v)
+    }
+
+    /// A short word for the node's kind, for "expected a list, found a string".
+    pub fn kind(&self) -> &'static str {
+        match self.value {
+            Value::Null => "null",
+            Value::Bool(_) => "a boolean",
+            Value::Int(_) => "a number",
+            Value::Float(_) => "a number",
+            Value::Str(_) => "a string",
+            Value::Seq(_) => "a list",
+            Value::Map(_) => "a mapping",
+        }
+    }
+}
+
+/// Limits that keep hostile input (alias bombs, deep nesting) bounded in time and memory.
+fn options() -> serde_saphyr::Options {
+    serde_saphyr::options! {
+        budget: serde_saphyr::budget! {
+            max_events: 2_000_000,
+            max_aliases: 10_000,
+            max_depth: 100,
+        },
+        alias_limits: serde_saphyr::alias_limits! {
+            max_total_replayed_events: 200_000,
+            max_replay_stack_depth: 32,
+        },
+    }
+}
+
+/// A YAML syntax or structure error, with its position when the parser knows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParseError {
+    pub message: String,
+    pub pos: Pos,
+}
+
+/// Parses one YAML document. An empty document is an empty mapping's worth of nothing: `Null`.
+pub fn parse(text: &str) -> Result<Node, ParseError> {
+    match serde_saphyr::from_str_with_options::<Option<Node>>(text, options()) {
+        Ok(Some(node)) => Ok(node),
+        Ok(None) => Ok(Node::new(Value::Null, Pos { line: 1, col: 1 })),
+        Err(e) => {
+            let pos = e
+                .location()
+                .map(|l| Pos {
+                    line: l.line() as u32,
+                    col: l.column() as u32,
+                })
+                .unwrap_or_default();
+            Err(ParseError {
+                message: e.without_snippet().to_string(),
+                pos,
+            })
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Node {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Node, D::Error> {
+        let s = Spanned::<Value>::deserialize(d)?;
+        // `defined` points at the text itself, also for values reached through an alias or a
+        // merge key, which is where a fix has to be made.
+        let loc = if s.defined.line() > 0 {
+            s.defined
+        } else {
+            s.referenced
+        };
+        Ok(Node {
+            value: s.value,
+            pos: Pos {
+                line: loc.line() as u32,
+                col: loc.column() as u32,
+            },
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for Value {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(ValueVisitor)
+    }
+}
+
+struct ValueVisitor;
+
+impl<'de> Visitor<'de> for ValueVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any YAML value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::Int(v))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
+        Ok(i64::try_from(v).map_or(Value::Float(v as f64), Value::Int))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(Value::Float(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::Str(v.to_owned()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::Str(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        Value::deserialize(d)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element::<Node>()? {
+            items.push(item);
+        }
+        Ok(Value::Seq(items))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut entries = Vec::new();
+        while let Some(key) = map.next_key::<Node>()? {
+            let value = map.next_value::<Node>()?;
+            entries.push((key, value));
+        }
+        Ok(Value::Map(entries))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merge_keys_and_positions() {
+        let text = "x-base: &base\n  image: busybox\n  tty: true\nservices:\n  web:\n    <<: *base\n    tty: false\n";
+        let root = parse(text).unwrap();
+        let web = root.get("services").unwrap().get("web").unwrap();
+        assert_eq!(web.get("image").unwrap().value, Value::Str("busybox".into()));
+        assert_eq!(web.get("tty").unwrap().value, Value::Bool(false));
+        assert_eq!(web.get("image").unwrap().pos, Pos { line: 2, col: 10 });
+        eprintln!("{:#?}", web);
+    }
+}

@@ -1,0 +1,4 @@
+mod config {
+    pub mod yaml;
+}
+fn main() {}
