@@ -1,4 +1,6 @@
-mod config {
-    pub mod yaml;
-}
+//! devenv: brings a local development stack of Docker containers up from one config file.
+
+mod config;
+mod plan;
+
 fn main() {}
