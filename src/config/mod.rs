@@ -1,4 +1,314 @@
 //! Loading a project: file discovery, YAML, `.env`, interpolation, merging and validation.
+//!
+//! `load` is the one entry point. It never touches Docker and returns either the resolved
+//! `Project` with its warnings, or every error found, each placed in its file.
 
+pub mod decode;
+pub mod diagnostic;
+pub mod dotenv;
+pub mod interpolate;
+pub mod merge;
 pub mod model;
+pub mod syntax;
 pub mod yaml;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use diagnostic::{Diagnostic, Sources, Span};
+use model::Project;
+use yaml::{Node, Pos, Value};
+
+/// The config file names looked for, in order, in the directory and then its parents.
+pub const CANDIDATES: &[&str] = &[
+    "dev.yml",
+    "compose.yaml",
+    "compose.yml",
+    "docker-compose.yml",
+    "docker-compose.yaml",
+];
+const OVERRIDES: &[&str] = &[
+    "dev.override.yml",
+    "compose.override.yaml",
+    "compose.override.yml",
+    "docker-compose.override.yml",
+    "docker-compose.override.yaml",
+];
+
+/// Files larger than this are refused before parsing: no real config is this big.
+const MAX_FILE_BYTES: u64 = 16 << 20;
+
+/// What the command line and the environment say about where the project is.
+#[derive(Clone, Debug, Default)]
+pub struct LoadOptions {
+    /// `-f` files, in order; empty means "discover".
+    pub files: Vec<PathBuf>,
+    pub project_name: Option<String>,
+    pub env_file: Option<PathBuf>,
+    pub cwd: PathBuf,
+    /// The process environment; it wins over `.env`.
+    pub env: HashMap<String, String>,
+}
+
+#[derive(Debug)]
+pub struct Loaded {
+    pub project: Project,
+    pub warnings: Vec<Diagnostic>,
+    pub sources: Sources,
+}
+
+/// Every error the load found, with the sources needed to render them.
+#[derive(Debug)]
+pub struct LoadError {
+    pub diagnostics: Vec<Diagnostic>,
+    pub sources: Sources,
+}
+
+impl LoadError {
+    fn one(d: Diagnostic, sources: Sources) -> LoadError {
+        LoadError {
+            diagnostics: vec![d],
+            sources,
+        }
+    }
+
+    pub fn render(&self, cwd: &Path) -> String {
+        self.diagnostics
+            .iter()
+            .map(|d| self.sources.render(d, cwd))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+/// Finds the config files: `-f` ones as given, else the first candidate found walking up from
+/// `cwd`, plus its override file.
+pub fn discover(opts: &LoadOptions) -> Result<Vec<PathBuf>, Diagnostic> {
+    if !opts.files.is_empty() {
+        return Ok(opts
+            .files
+            .iter()
+            .map(|f| decode::normalize(&opts.cwd.join(f)))
+            .collect());
+    }
+    for dir in opts.cwd.ancestors() {
+        if let Some(found) = CANDIDATES.iter().map(|c| dir.join(c)).find(|p| p.is_file()) {
+            let mut files = vec![found];
+            if let Some(o) = OVERRIDES.iter().map(|c| dir.join(c)).find(|p| p.is_file()) {
+                files.push(o);
+            }
+            return Ok(files);
+        }
+    }
+    Err(Diagnostic::error(format!(
+        "no config file found in {} or its parents",
+        opts.cwd.display()
+    ))
+    .hint(format!(
+        "devenv looks for {}; pass `-f FILE`, or run `devenv init`",
+        CANDIDATES.join(", ")
+    )))
+}
+
+/// Lowercases and keeps `[a-z0-9_-]`, as compose does; the name must start with a letter or digit.
+pub fn sanitize_project_name(raw: &str) -> String {
+    let lower: String = raw
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_' || *c == '-')
+        .collect();
+    lower.trim_start_matches(['_', '-']).to_owned()
+}
+
+pub fn load(opts: &LoadOptions) -> Result<Loaded, LoadError> {
+    let mut sources = Sources::default();
+    let files = discover(opts).map_err(|d| LoadError::one(d, Sources::default()))?;
+    let project_dir = files[0]
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| opts.cwd.clone());
+
+    let mut dotenv: HashMap<String, String> = HashMap::new();
+    let env_path = match &opts.env_file {
+        Some(p) => Some(opts.cwd.join(p)),
+        None => Some(project_dir.join(".env")).filter(|p| p.is_file()),
+    };
+    if let Some(path) = env_path {
+        let text = read_text(&path).map_err(|d| LoadError::one(d, Sources::default()))?;
+        let file = sources.add(path.clone(), text.clone());
+        match dotenv::parse(&text) {
+            Ok(pairs) => dotenv.extend(pairs.into_iter().map(|(k, v)| (k, v.unwrap_or_default()))),
+            Err(e) => {
+                let d =
+                    Diagnostic::error(format!("cannot parse {}: {}", path.display(), e.message))
+                        .at(Some(Span {
+                            pos: Pos {
+                                file: file as u16,
+                                line: e.line as u32,
+                                col: 1,
+                            },
+                            width: 1,
+                        }));
+                return Err(LoadError::one(d, sources));
+            }
+        }
+    }
+    let lookup = |name: &str| opts.env.get(name).or_else(|| dotenv.get(name)).cloned();
+
+    let mut errors = Vec::new();
+    let mut root: Option<Node> = None;
+    for path in &files {
+        let text = match read_text(path) {
+            Ok(t) => t,
+            Err(d) => {
+                errors.push(d);
+                continue;
+            }
+        };
+        let file = sources.add(path.clone(), text) as u16;
+        let mut node = match yaml::parse(sources.text(file as usize), file) {
+            Ok(n) => n,
+            Err(e) => {
+                let d = Diagnostic::error(format!("invalid YAML: {}", e.message)).at((e.pos.line
+                    > 0)
+                .then_some(Span {
+                    pos: e.pos,
+                    width: 1,
+                }));
+                errors.push(d);
+                continue;
+            }
+        };
+        interpolate_tree(&mut node, &lookup, &mut errors, &sources);
+        root = Some(match root {
+            None => node,
+            Some(base) => merge::merge(base, node),
+        });
+    }
+    let Some(root) = root.filter(|_| errors.is_empty()) else {
+        return Err(LoadError {
+            diagnostics: errors,
+            sources,
+        });
+    };
+
+    let basename = project_dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let raw_name = opts
+        .project_name
+        .clone()
+        .or_else(|| opts.env.get("DEVENV_PROJECT_NAME").cloned())
+        .or_else(|| root.get("name").and_then(Node::scalar_text))
+        .unwrap_or(basename);
+    let name = sanitize_project_name(&raw_name);
+    if name.is_empty() {
+        let d = Diagnostic::error(format!(
+            "project name `{raw_name}` has no letters or digits"
+        ))
+        .hint("pass `-p NAME`, or set `name:` at the top of the config");
+        return Err(LoadError::one(d, sources));
+    }
+
+    let ctx = decode::Context {
+        project_name: &name,
+        project_dir: &project_dir,
+        lookup: &lookup,
+    };
+    let mut decoder = decode::Decoder::new(ctx, &sources);
+    let mut project = decoder.project(&root);
+    project.files = files;
+    let (errors, warnings): (Vec<_>, Vec<_>) = decoder
+        .diagnostics
+        .into_iter()
+        .partition(Diagnostic::is_error);
+    if !errors.is_empty() {
+        return Err(LoadError {
+            diagnostics: errors,
+            sources,
+        });
+    }
+    Ok(Loaded {
+        project,
+        warnings,
+        sources,
+    })
+}
+
+fn read_text(path: &Path) -> Result<String, Diagnostic> {
+    let shown = path.display();
+    let meta = std::fs::metadata(path)
+        .map_err(|e| Diagnostic::error(format!("cannot read {shown}: {}", io_reason(&e))))?;
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(Diagnostic::error(format!(
+            "{shown} is {} MiB; devenv refuses config files over {} MiB",
+            meta.len() >> 20,
+            MAX_FILE_BYTES >> 20
+        )));
+    }
+    let bytes = std::fs::read(path)
+        .map_err(|e| Diagnostic::error(format!("cannot read {shown}: {}", io_reason(&e))))?;
+    String::from_utf8(bytes).map_err(|e| {
+        Diagnostic::error(format!(
+            "{shown} is not UTF-8 text (invalid byte at offset {})",
+            e.utf8_error().valid_up_to()
+        ))
+        .hint("is this really a YAML file?")
+    })
+}
+
+fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => e.to_string(),
+    }
+}
+
+/// Interpolates every string value (not keys) in place, collecting errors at their nodes.
+fn interpolate_tree(
+    node: &mut Node,
+    lookup: &dyn Fn(&str) -> Option<String>,
+    errors: &mut Vec<Diagnostic>,
+    sources: &Sources,
+) {
+    match &mut node.value {
+        Value::Str(s) => match interpolate::interpolate(s, lookup) {
+            Ok(v) => *s = v,
+            Err(e) => {
+                // Point at the `$` when the scalar sits on the line as written.
+                let line = sources
+                    .text(node.pos.file as usize)
+                    .lines()
+                    .nth(node.pos.line.saturating_sub(1) as usize)
+                    .unwrap_or("");
+                let col0 = node.pos.col.saturating_sub(1) as usize;
+                let rest: String = line.chars().skip(col0).collect();
+                let quoted = rest.starts_with('"') || rest.starts_with('\'');
+                let shift = if rest.contains(s.as_str()) || quoted {
+                    rest.find(s.as_str())
+                        .map_or(e.offset + 1, |i| rest[..i].chars().count() + e.offset)
+                } else {
+                    0
+                };
+                let pos = Pos {
+                    col: node.pos.col + shift as u32,
+                    ..node.pos
+                };
+                errors.push(
+                    Diagnostic::error(format!("cannot interpolate `{s}`: {}", e.message))
+                        .at((pos.line > 0).then_some(Span { pos, width: 1 }))
+                        .hint("set the variable in the environment or in .env; write `$$` for a literal `$`"),
+                );
+            }
+        },
+        Value::Seq(items) => items
+            .iter_mut()
+            .for_each(|n| interpolate_tree(n, lookup, errors, sources)),
+        Value::Map(entries) => entries
+            .iter_mut()
+            .for_each(|(_, v)| interpolate_tree(v, lookup, errors, sources)),
+        _ => {}
+    }
+}

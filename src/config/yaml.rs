@@ -12,6 +12,8 @@ use serde_saphyr::Spanned;
 /// A 1-based line and column; `line == 0` means "no location".
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Pos {
+    /// Index of the file in the load's `Sources`.
+    pub file: u16,
     pub line: u32,
     pub col: u32,
 }
@@ -38,6 +40,18 @@ pub enum Value {
 impl Node {
     pub fn new(value: Value, pos: Pos) -> Node {
         Node { value, pos }
+    }
+
+    fn set_file(&mut self, file: u16) {
+        self.pos.file = file;
+        match &mut self.value {
+            Value::Seq(items) => items.iter_mut().for_each(|n| n.set_file(file)),
+            Value::Map(entries) => entries.iter_mut().for_each(|(k, v)| {
+                k.set_file(file);
+                v.set_file(file);
+            }),
+            _ => {}
+        }
     }
 
     /// The node's scalar as text, as YAML would print it (`3000`, `true`), or `None` for
@@ -104,18 +118,33 @@ pub struct ParseError {
 }
 
 /// Parses one YAML document. An empty document is an empty mapping's worth of nothing: `Null`.
-pub fn parse(text: &str) -> Result<Node, ParseError> {
+pub fn parse(text: &str, file: u16) -> Result<Node, ParseError> {
     match serde_saphyr::from_str_with_options::<Option<Node>>(text, options()) {
-        Ok(Some(node)) => Ok(node),
-        Ok(None) => Ok(Node::new(Value::Null, Pos { line: 1, col: 1 })),
+        Ok(Some(mut node)) => {
+            node.set_file(file);
+            Ok(node)
+        }
+        Ok(None) => Ok(Node::new(
+            Value::Null,
+            Pos {
+                file,
+                line: 1,
+                col: 1,
+            },
+        )),
         Err(e) => {
             let pos = e
                 .location()
                 .map(|l| Pos {
+                    file,
                     line: l.line() as u32,
                     col: l.column() as u32,
                 })
-                .unwrap_or_default();
+                .unwrap_or(Pos {
+                    file,
+                    line: 0,
+                    col: 0,
+                });
             Err(ParseError {
                 message: e.without_snippet().to_string(),
                 pos,
@@ -137,6 +166,7 @@ impl<'de> Deserialize<'de> for Node {
         Ok(Node {
             value: s.value,
             pos: Pos {
+                file: 0,
                 line: loc.line() as u32,
                 col: loc.column() as u32,
             },
@@ -209,11 +239,20 @@ mod tests {
     #[test]
     fn merge_keys_and_positions() {
         let text = "x-base: &base\n  image: busybox\n  tty: true\nservices:\n  web:\n    <<: *base\n    tty: false\n";
-        let root = parse(text).unwrap();
+        let root = parse(text, 0).unwrap();
         let web = root.get("services").unwrap().get("web").unwrap();
-        assert_eq!(web.get("image").unwrap().value, Value::Str("busybox".into()));
+        assert_eq!(
+            web.get("image").unwrap().value,
+            Value::Str("busybox".into())
+        );
         assert_eq!(web.get("tty").unwrap().value, Value::Bool(false));
-        assert_eq!(web.get("image").unwrap().pos, Pos { line: 2, col: 10 });
-        eprintln!("{:#?}", web);
+        assert_eq!(
+            web.get("image").unwrap().pos,
+            Pos {
+                file: 0,
+                line: 2,
+                col: 10
+            }
+        );
     }
 }

@@ -12,11 +12,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ContainerSpec {
-    /// Image reference as given (`redis:7`) or built (`<project>-<service>`).
+    /// Image reference as given (`redis:7`) or built (`<project>-<service>`). The image's id
+    /// is compared apart from the hash, so `config --hash` needs no engine.
     pub image: String,
-    /// The engine's id of that image when it was resolved; a rebuilt or re-pulled image
-    /// changes it and so recreates the container.
-    pub image_id: String,
     pub command: Option<Vec<String>>,
     pub entrypoint: Option<Vec<String>>,
     pub environment: BTreeMap<String, String>,
