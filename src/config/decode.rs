@@ -177,12 +177,12 @@ impl<'a> Decoder<'a> {
                 .unwrap_or("");
             let rest: String = line.chars().skip(node.pos.col as usize - 1).collect();
             let len = text.chars().count();
-            if rest.starts_with(&text) {
-                width = len.max(1);
-            } else if rest.starts_with('"') || rest.starts_with('\'') {
+            if rest.starts_with('"') || rest.starts_with('\'') {
                 // Quoted: underline the quotes too, unless interpolation changed the text.
                 let quote = rest.chars().next().unwrap_or('"');
                 width = rest[1..].find(quote).map_or(1, |end| end + 2);
+            } else if rest.starts_with(&text) {
+                width = len.max(1);
             }
         }
         Some(Span {
@@ -717,7 +717,7 @@ impl<'a> Decoder<'a> {
                 _ => {}
             }
         }
-        if s.image.is_none() && s.build.is_none() {
+        if s.image.is_none() && node.get("build").is_none() {
             self.error_hint(
                 name_node,
                 format!("{what} has neither `image` nor `build`"),

@@ -99,7 +99,8 @@ impl Sources {
             let line_no = span.pos.line.max(1);
             let _ = writeln!(
                 out,
-                " --> {}:{}:{}",
+                "{}--> {}:{}:{}",
+                " ".repeat(line_no.to_string().len()),
                 shown.display(),
                 line_no,
                 span.pos.col.max(1)

@@ -156,12 +156,14 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, LoadError> {
     let lookup = |name: &str| opts.env.get(name).or_else(|| dotenv.get(name)).cloned();
 
     let mut errors = Vec::new();
+    let mut parse_failed = false;
     let mut root: Option<Node> = None;
     for path in &files {
         let text = match read_text(path) {
             Ok(t) => t,
             Err(d) => {
                 errors.push(d);
+                parse_failed = true;
                 continue;
             }
         };
@@ -176,6 +178,7 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, LoadError> {
                     width: 1,
                 }));
                 errors.push(d);
+                parse_failed = true;
                 continue;
             }
         };
@@ -185,7 +188,9 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, LoadError> {
             Some(base) => merge::merge(base, node),
         });
     }
-    let Some(root) = root.filter(|_| errors.is_empty()) else {
+    // Interpolation errors do not stop the load: the rest is still checked, so the user sees
+    // every problem at once. A file that cannot be read or parsed does stop it.
+    let Some(root) = root.filter(|_| !parse_failed) else {
         return Err(LoadError {
             diagnostics: errors,
             sources,
@@ -219,10 +224,11 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, LoadError> {
     let mut decoder = decode::Decoder::new(ctx, &sources);
     let mut project = decoder.project(&root);
     project.files = files;
-    let (errors, warnings): (Vec<_>, Vec<_>) = decoder
+    let (decode_errors, warnings): (Vec<_>, Vec<_>) = decoder
         .diagnostics
         .into_iter()
         .partition(Diagnostic::is_error);
+    errors.extend(decode_errors);
     if !errors.is_empty() {
         return Err(LoadError {
             diagnostics: errors,
@@ -312,3 +318,6 @@ fn interpolate_tree(
         _ => {}
     }
 }
+
+#[cfg(test)]
+mod tests;

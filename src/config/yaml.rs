@@ -104,7 +104,7 @@ fn options() -> serde_saphyr::Options {
             max_depth: 100,
         },
         alias_limits: serde_saphyr::alias_limits! {
-            max_total_replayed_events: 200_000,
+            max_total_replayed_events: 50_000,
             max_replay_stack_depth: 32,
         },
     }
@@ -146,10 +146,23 @@ pub fn parse(text: &str, file: u16) -> Result<Node, ParseError> {
                     col: 0,
                 });
             Err(ParseError {
-                message: e.without_snippet().to_string(),
+                message: plain_message(&e.without_snippet().to_string()),
                 pos,
             })
         }
+    }
+}
+
+/// Budget breaches are the parser's words for hostile or runaway input; say it in ours.
+fn plain_message(raw: &str) -> String {
+    if raw.starts_with("alias replay limit exceeded") {
+        "aliases expand to too much data (an alias bomb?); devenv stops at 50000 expanded events"
+            .into()
+    } else if let Some(rest) = raw.strip_prefix("budget breached: ") {
+        let what = rest.split(" at line").next().unwrap_or(rest);
+        format!("the file exceeds devenv's limits for a config ({what})")
+    } else {
+        raw.split(" at line ").next().unwrap_or(raw).to_owned()
     }
 }
 

@@ -1,0 +1,60 @@
+//! `devenv config`: the resolved config, its services, volumes or hashes.
+
+use crate::cli::{ConfigArgs, Format, GlobalArgs};
+use crate::config::diagnostic::did_you_mean;
+use crate::error::Error;
+use crate::plan::{desired, hash, order};
+use crate::ui;
+
+pub fn run(global: &GlobalArgs, args: &ConfigArgs) -> Result<(), Error> {
+    let loaded = super::load_project(global)?;
+    let project = &loaded.project;
+    if args.services {
+        ui::lines(order::ordered(project));
+        return Ok(());
+    }
+    if args.volumes {
+        ui::lines(project.volumes.keys().cloned());
+        return Ok(());
+    }
+    if let Some(names) = &args.hash {
+        let names: Vec<String> = if names.iter().any(|n| n == "*") {
+            project.services.keys().cloned().collect()
+        } else {
+            names.clone()
+        };
+        let mut out = Vec::new();
+        for name in names {
+            let Some(spec) = desired::container_spec(project, &name) else {
+                let hint = did_you_mean(&name, project.services.keys().map(String::as_str))
+                    .map(|s| format!("did you mean `{s}`?"))
+                    .unwrap_or_else(|| {
+                        format!(
+                            "the services are: {}",
+                            project
+                                .services
+                                .keys()
+                                .cloned()
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )
+                    });
+                return Err(Error::Config(format!(
+                    "error: no service `{name}` in the config\n  = hint: {hint}"
+                )));
+            };
+            out.push(format!("{name} {}", hash::config_hash(&spec)));
+        }
+        ui::lines(out);
+        return Ok(());
+    }
+    let text = match args.format {
+        Format::Json => serde_json::to_string_pretty(project)
+            .map(|s| s + "\n")
+            .map_err(|e| e.to_string()),
+        Format::Yaml => serde_saphyr::to_string(project).map_err(|e| e.to_string()),
+    };
+    let text = text.map_err(|e| Error::failed(format!("cannot print the config: {e}")))?;
+    ui::print(&text);
+    Ok(())
+}

@@ -1,0 +1,38 @@
+//! One module per command: each turns parsed arguments into work and reports through `ui`.
+
+pub mod config;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use crate::cli::GlobalArgs;
+use crate::config::{LoadOptions, Loaded};
+use crate::error::Error;
+use crate::ui;
+
+/// Loads the project the global options point at, printing its warnings on stderr.
+pub fn load_project(global: &GlobalArgs) -> Result<Loaded, Error> {
+    let cwd = std::env::current_dir()
+        .map_err(|e| Error::failed(format!("cannot read the current directory: {e}")))?;
+    let opts = LoadOptions {
+        files: global.files.clone(),
+        project_name: global.project_name.clone(),
+        env_file: global.env_file.clone(),
+        cwd: cwd.clone(),
+        env: std::env::vars().collect::<HashMap<_, _>>(),
+    };
+    match crate::config::load(&opts) {
+        Ok(loaded) => {
+            for w in &loaded.warnings {
+                ui::warn(&loaded.sources.render(w, &cwd));
+            }
+            Ok(loaded)
+        }
+        Err(e) => Err(Error::Config(e.render(&cwd))),
+    }
+}
+
+/// The directory paths in messages are shown relative to.
+pub fn cwd() -> PathBuf {
+    std::env::current_dir().unwrap_or_default()
+}
