@@ -26,7 +26,10 @@ fn project(yaml: &str) -> tempfile::TempDir {
 fn version_prints_name_and_version() {
     let out = devenv(Path::new("."), &["--version"]);
     assert!(out.status.success());
-    assert_eq!(text(&out.stdout), format!("devenv {}\n", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        text(&out.stdout),
+        format!("devenv {}\n", env!("CARGO_PKG_VERSION"))
+    );
 }
 
 #[test]
@@ -73,7 +76,10 @@ fn missing_config_exits_2_with_a_hint() {
     assert_eq!(out.status.code(), Some(2));
     let err = text(&out.stderr);
     assert!(err.starts_with("error: no config file found in "), "{err}");
-    assert!(err.contains("hint: devenv looks for dev.yml, compose.yaml"), "{err}");
+    assert!(
+        err.contains("hint: devenv looks for dev.yml, compose.yaml"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -84,25 +90,39 @@ fn usage_error_exits_2() {
 
 #[test]
 fn config_prints_resolved_yaml_and_json() {
-    let dir = project("name: demo\nservices:\n  web:\n    image: busybox\n    command: sleep 60\n    ports: ['3000:3000']\n    volumes: ['./src:/app', 'data:/data']\nvolumes:\n  data: {}\n");
+    let dir = project(
+        "name: demo\nservices:\n  web:\n    image: busybox\n    command: sleep 60\n    ports: ['3000:3000']\n    volumes: ['./src:/app', 'data:/data']\nvolumes:\n  data: {}\n",
+    );
     let out = devenv(dir.path(), &["config", "--format", "json"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let web = &v["services"]["web"];
     assert_eq!(v["name"], "demo");
     assert_eq!(web["command"], serde_json::json!(["sleep", "60"]));
-    assert_eq!(web["ports"][0], serde_json::json!({"target": 3000, "published": "3000", "protocol": "tcp"}));
+    assert_eq!(
+        web["ports"][0],
+        serde_json::json!({"target": 3000, "published": "3000", "protocol": "tcp"})
+    );
     let src = dir.path().join("src").display().to_string();
-    assert_eq!(web["volumes"][0], serde_json::json!({"type": "bind", "source": src, "target": "/app"}));
+    assert_eq!(
+        web["volumes"][0],
+        serde_json::json!({"type": "bind", "source": src, "target": "/app"})
+    );
     assert_eq!(v["volumes"]["data"]["name"], "demo_data");
     let yaml = devenv(dir.path(), &["config"]);
     // Numbers that are strings stay quoted, so the output reloads to the same config.
-    assert!(text(&yaml.stdout).contains("    command:\n    - sleep\n    - \"60\"\n"), "{}", text(&yaml.stdout));
+    assert!(
+        text(&yaml.stdout).contains("    command:\n    - sleep\n    - \"60\"\n"),
+        "{}",
+        text(&yaml.stdout)
+    );
 }
 
 #[test]
 fn services_in_dependency_order_and_volumes() {
-    let dir = project("services:\n  web: {image: a, depends_on: [db, cache]}\n  db: {image: a}\n  cache: {image: a}\n  worker: {image: a, depends_on: {web: {condition: service_started}}}\nvolumes: {gems: {}, data: {}}\n");
+    let dir = project(
+        "services:\n  web: {image: a, depends_on: [db, cache]}\n  db: {image: a}\n  cache: {image: a}\n  worker: {image: a, depends_on: {web: {condition: service_started}}}\nvolumes: {gems: {}, data: {}}\n",
+    );
     let out = devenv(dir.path(), &["config", "--services"]);
     assert_eq!(text(&out.stdout), "cache\ndb\nweb\nworker\n");
     let out = devenv(dir.path(), &["config", "--volumes"]);
@@ -117,13 +137,43 @@ fn hash_is_stable_across_layout_and_changes_with_the_container() {
         assert!(out.status.success(), "{}", text(&out.stderr));
         text(&out.stdout)
     };
-    let base = hash("services:\n  web:\n    image: a\n    environment: {A: '1', B: '2'}\n    ports: ['3000:3000']\n");
-    assert!(base.starts_with("web ") && base.len() == "web ".len() + 64 + 1, "{base}");
-    assert_eq!(base, hash("services:\n  web:\n    ports: [\"3000:3000\"]\n    environment:\n      B: '2'\n      A: '1'\n    image: a\n"));
-    assert_eq!(base, hash("x-env: &env {A: '1', B: '2'}\nservices:\n  web: {image: a, environment: *env, ports: [{target: 3000, published: '3000'}]}\n"));
-    assert_eq!(base, hash("services:\n  web:\n    image: a\n    environment: [A=1, B=2]\n    ports: ['3000:3000']\n    depends_on: [db]\n    profiles: [x]\n    build: .\n  db: {image: b}\n"));
-    assert_ne!(base, hash("services:\n  web:\n    image: a\n    environment: {A: '1', B: '3'}\n    ports: ['3000:3000']\n"));
-    assert_ne!(base, hash("services:\n  web:\n    image: a\n    environment: {A: '1', B: '2'}\n    ports: ['3001:3000']\n"));
+    let base = hash(
+        "services:\n  web:\n    image: a\n    environment: {A: '1', B: '2'}\n    ports: ['3000:3000']\n",
+    );
+    assert!(
+        base.starts_with("web ") && base.len() == "web ".len() + 64 + 1,
+        "{base}"
+    );
+    assert_eq!(
+        base,
+        hash(
+            "services:\n  web:\n    ports: [\"3000:3000\"]\n    environment:\n      B: '2'\n      A: '1'\n    image: a\n"
+        )
+    );
+    assert_eq!(
+        base,
+        hash(
+            "x-env: &env {A: '1', B: '2'}\nservices:\n  web: {image: a, environment: *env, ports: [{target: 3000, published: '3000'}]}\n"
+        )
+    );
+    assert_eq!(
+        base,
+        hash(
+            "services:\n  web:\n    image: a\n    environment: [A=1, B=2]\n    ports: ['3000:3000']\n    depends_on: [db]\n    profiles: [x]\n    build: .\n  db: {image: b}\n"
+        )
+    );
+    assert_ne!(
+        base,
+        hash(
+            "services:\n  web:\n    image: a\n    environment: {A: '1', B: '3'}\n    ports: ['3000:3000']\n"
+        )
+    );
+    assert_ne!(
+        base,
+        hash(
+            "services:\n  web:\n    image: a\n    environment: {A: '1', B: '2'}\n    ports: ['3001:3000']\n"
+        )
+    );
 }
 
 #[test]
@@ -143,7 +193,10 @@ fn seed_compose_file_loads_unchanged() {
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/seed/amakan"),
         PathBuf::from("/work/shared/seed/amakan"),
     ];
-    let Some(seed) = candidates.iter().find(|p| p.join("docker-compose.yml").is_file()) else {
+    let Some(seed) = candidates
+        .iter()
+        .find(|p| p.join("docker-compose.yml").is_file())
+    else {
         panic!("the seed (../shared/seed/amakan/docker-compose.yml) is missing");
     };
     let out = devenv(seed, &["config", "--format", "json"]);

@@ -154,12 +154,37 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, LoadError> {
         }
     }
     let lookup = |name: &str| opts.env.get(name).or_else(|| dotenv.get(name)).cloned();
+    let inputs = files.iter().map(|f| (f.clone(), read_text(f))).collect();
+    resolve(inputs, sources, &project_dir, opts, &lookup)
+}
 
+/// Loads config text that is already in memory, as if it were `dir/dev.yml`, with no `.env`
+/// and an empty environment. For the fuzzer and for tools.
+pub fn load_text(text: &str, dir: &Path) -> Result<Loaded, LoadError> {
+    let opts = LoadOptions {
+        cwd: dir.to_owned(),
+        ..LoadOptions::default()
+    };
+    let inputs = vec![(dir.join("dev.yml"), Ok(text.to_owned()))];
+    resolve(inputs, Sources::default(), dir, &opts, &|_| None)
+}
+
+type Input = (PathBuf, Result<String, Diagnostic>);
+
+/// Parses, interpolates and merges the files in order, then decodes the result.
+fn resolve(
+    inputs: Vec<Input>,
+    mut sources: Sources,
+    project_dir: &Path,
+    opts: &LoadOptions,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<Loaded, LoadError> {
+    let files: Vec<PathBuf> = inputs.iter().map(|(p, _)| p.clone()).collect();
     let mut errors = Vec::new();
     let mut parse_failed = false;
     let mut root: Option<Node> = None;
-    for path in &files {
-        let text = match read_text(path) {
+    for (path, text) in inputs {
+        let text = match text {
             Ok(t) => t,
             Err(d) => {
                 errors.push(d);
@@ -182,7 +207,7 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, LoadError> {
                 continue;
             }
         };
-        interpolate_tree(&mut node, &lookup, &mut errors, &sources);
+        interpolate_tree(&mut node, lookup, &mut errors, &sources);
         root = Some(match root {
             None => node,
             Some(base) => merge::merge(base, node),
@@ -218,8 +243,8 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, LoadError> {
 
     let ctx = decode::Context {
         project_name: &name,
-        project_dir: &project_dir,
-        lookup: &lookup,
+        project_dir,
+        lookup,
     };
     let mut decoder = decode::Decoder::new(ctx, &sources);
     let mut project = decoder.project(&root);
