@@ -2,4 +2,5 @@
 //! integration tests in `tests/` drive them directly.
 
 pub mod config;
+pub mod engine;
 pub mod plan;
