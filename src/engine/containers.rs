@@ -127,7 +127,7 @@ pub struct HealthCheck {
     pub last_output: Option<String>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum StreamKind {
     Stdout,
     Stderr,
