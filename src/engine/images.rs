@@ -1,0 +1,342 @@
+//! Images: look up by reference, build from a local context, pull with per-layer progress.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use bollard::query_parameters::{BuildImageOptions, CreateImageOptions};
+use bytes::Bytes;
+use futures_util::StreamExt;
+
+use super::Engine;
+use super::context::BuildContext;
+use super::error::{EngineError, Failure, failure, lowercase_first};
+
+/// How many lines of a failing step's output the error keeps.
+const OUTPUT_TAIL_LINES: usize = 30;
+
+/// Builds and pulls wait on the engine for much longer than ordinary calls: the context upload
+/// and the first step happen before the engine sends its response headers.
+const LONG_REQUEST: Duration = Duration::from_secs(3600);
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BuildRequest {
+    /// The service the image is for, named in errors.
+    pub service: String,
+    pub context: PathBuf,
+    /// Relative to `context` (default `Dockerfile`); may point outside it.
+    pub dockerfile: Option<PathBuf>,
+    pub args: BTreeMap<String, String>,
+    pub target: Option<String>,
+    /// The tag the image gets (`<project>-<service>`).
+    pub tag: String,
+    pub no_cache: bool,
+    /// Pull a newer base image first.
+    pub pull: bool,
+    pub labels: BTreeMap<String, String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BuildProgress {
+    /// The context is packed and about to be sent.
+    ContextPacked { files: usize, bytes: usize },
+    /// A builder step began: `Step 2/5 : RUN bundle install`.
+    Step(String),
+    /// A line the current step printed.
+    Output(String),
+}
+
+/// One progress message of a pull: per layer (`id`), or for the whole image (`id` empty).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PullProgress {
+    pub id: String,
+    pub status: String,
+    pub current: Option<i64>,
+    pub total: Option<i64>,
+}
+
+impl Engine {
+    /// The id of a local image, `None` when there is no image by that reference.
+    pub async fn image_id(&self, reference: &str) -> Result<Option<String>, EngineError> {
+        match self.docker.inspect_image(reference).await {
+            Ok(image) => Ok(image.id),
+            Err(e) => match failure(e) {
+                Failure::Status { code: 404, .. } => Ok(None),
+                other => Err(self.classify(format!("inspect image `{reference}`"), other)),
+            },
+        }
+    }
+
+    /// Builds an image with the engine's builder and returns its id. A failing build is a
+    /// [`EngineError::BuildFailed`] carrying the failing step and the end of its output.
+    pub async fn build<F>(
+        &self,
+        request: &BuildRequest,
+        mut progress: F,
+    ) -> Result<String, EngineError>
+    where
+        F: FnMut(BuildProgress) + Send,
+    {
+        let failed = |step: Option<String>, output: String| EngineError::BuildFailed {
+            service: request.service.clone(),
+            step,
+            output,
+        };
+        let context_dir = request.context.clone();
+        let dockerfile = request.dockerfile.clone();
+        let packed = tokio::task::spawn_blocking(move || {
+            BuildContext::pack(&context_dir, dockerfile.as_deref())
+        })
+        .await
+        .map_err(|e| EngineError::local("pack the build context", e))?
+        .map_err(|e| failed(None, e.to_string()))?;
+        progress(BuildProgress::ContextPacked {
+            files: packed.files,
+            bytes: packed.tar.len(),
+        });
+
+        let options = BuildImageOptions {
+            dockerfile: packed.dockerfile.clone(),
+            t: Some(request.tag.clone()),
+            nocache: request.no_cache,
+            pull: request.pull.then(|| "1".to_owned()),
+            rm: true,
+            forcerm: true,
+            buildargs: Some(request.args.clone().into_iter().collect()),
+            labels: Some(request.labels.clone().into_iter().collect()),
+            target: request.target.clone().unwrap_or_default(),
+            ..Default::default()
+        };
+        let docker = self.docker.clone().with_timeout(LONG_REQUEST);
+        let body = bollard::body_full(Bytes::from(packed.tar));
+        let mut stream = docker.build_image(options, None, Some(body));
+
+        let mut tracker = StepTracker::default();
+        let mut built_id: Option<String> = None;
+        while let Some(item) = stream.next().await {
+            match item {
+                Ok(info) => {
+                    if let Some(text) = info.stream {
+                        for event in tracker.feed(&text) {
+                            progress(event);
+                        }
+                    }
+                    if let Some(id) = info.aux.and_then(|aux| aux.id) {
+                        built_id = Some(id);
+                    }
+                }
+                Err(e) => {
+                    tracker.flush();
+                    return Err(match failure(e) {
+                        Failure::Transport { cause } => EngineError::Lost {
+                            address: self.address().to_owned(),
+                            op: format!("build the image of service `{}`", request.service),
+                            cause,
+                        },
+                        Failure::Status { message, .. }
+                        | Failure::Stream { message }
+                        | Failure::Other { message } => {
+                            let (step, output) = tracker.failure(&message);
+                            failed(step, output)
+                        }
+                    });
+                }
+            }
+        }
+        for event in tracker.flush() {
+            progress(event);
+        }
+        match built_id {
+            Some(id) => Ok(id),
+            None => self.image_id(&request.tag).await?.ok_or_else(|| {
+                failed(
+                    tracker.step.clone(),
+                    "the builder finished without producing an image".to_owned(),
+                )
+            }),
+        }
+    }
+
+    /// Pulls an image, reporting each progress message. A reference without tag or digest
+    /// means `:latest`, never every tag.
+    pub async fn pull<F>(&self, reference: &str, mut progress: F) -> Result<(), EngineError>
+    where
+        F: FnMut(PullProgress) + Send,
+    {
+        let (image, tag) = split_reference(reference);
+        let options = CreateImageOptions {
+            from_image: Some(image),
+            tag,
+            ..Default::default()
+        };
+        let docker = self.docker.clone().with_timeout(LONG_REQUEST);
+        let mut stream = docker.create_image(Some(options), None, None);
+        while let Some(item) = stream.next().await {
+            match item {
+                Ok(info) => progress(PullProgress {
+                    id: info.id.unwrap_or_default(),
+                    status: info.status.unwrap_or_default(),
+                    current: info.progress_detail.as_ref().and_then(|p| p.current),
+                    total: info.progress_detail.as_ref().and_then(|p| p.total),
+                }),
+                Err(e) => {
+                    return Err(match failure(e) {
+                        Failure::Transport { cause } => EngineError::Lost {
+                            address: self.address().to_owned(),
+                            op: format!("pull image `{reference}`"),
+                            cause,
+                        },
+                        Failure::Status { message, .. }
+                        | Failure::Stream { message }
+                        | Failure::Other { message } => EngineError::PullFailed {
+                            image: reference.to_owned(),
+                            cause: lowercase_first(&message),
+                        },
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `redis:7` → (`redis`, `7`); `host:5000/app` → (`host:5000/app`, `latest`);
+/// `app@sha256:…` → the whole reference, no tag.
+fn split_reference(reference: &str) -> (String, Option<String>) {
+    if reference.contains('@') {
+        return (reference.to_owned(), None);
+    }
+    let last_component = reference.rfind('/').map(|i| i + 1).unwrap_or(0);
+    match reference[last_component..].rfind(':') {
+        Some(i) => {
+            let split = last_component + i;
+            (
+                reference[..split].to_owned(),
+                Some(reference[split + 1..].to_owned()),
+            )
+        }
+        None => (reference.to_owned(), Some("latest".to_owned())),
+    }
+}
+
+/// Follows the classic builder's text output: which step runs, and the last lines it printed,
+/// so a failure can show them.
+#[derive(Default)]
+struct StepTracker {
+    partial: String,
+    step: Option<String>,
+    tail: VecDeque<String>,
+}
+
+impl StepTracker {
+    fn feed(&mut self, text: &str) -> Vec<BuildProgress> {
+        self.partial.push_str(text);
+        let mut events = Vec::new();
+        while let Some(pos) = self.partial.find('\n') {
+            let line: String = self.partial.drain(..=pos).collect();
+            let line = line.trim_end_matches(['\n', '\r']).to_owned();
+            events.extend(self.line(line));
+        }
+        events
+    }
+
+    fn flush(&mut self) -> Vec<BuildProgress> {
+        if self.partial.is_empty() {
+            return Vec::new();
+        }
+        let line = std::mem::take(&mut self.partial);
+        self.line(line).into_iter().collect()
+    }
+
+    fn line(&mut self, line: String) -> Option<BuildProgress> {
+        if line.starts_with("Step ") && line.contains(" : ") {
+            self.step = Some(line.clone());
+            self.tail.clear();
+            return Some(BuildProgress::Step(line));
+        }
+        // The builder's own bookkeeping is noise in a failure report.
+        let trimmed = line.trim_start();
+        if trimmed.starts_with("---> ") || trimmed.starts_with("Removing intermediate container") {
+            return Some(BuildProgress::Output(line));
+        }
+        if self.tail.len() == OUTPUT_TAIL_LINES {
+            self.tail.pop_front();
+        }
+        self.tail.push_back(line.clone());
+        Some(BuildProgress::Output(line))
+    }
+
+    /// The failing step and its output tail followed by the builder's verdict.
+    fn failure(&self, message: &str) -> (Option<String>, String) {
+        let mut output: Vec<String> = self.tail.iter().cloned().collect();
+        output.push(message.trim().to_owned());
+        let is_from = self
+            .step
+            .as_deref()
+            .is_some_and(|s| s.to_ascii_uppercase().contains(" : FROM "));
+        let registry_trouble = [
+            "no such host",
+            "pull access denied",
+            "manifest unknown",
+            "not found",
+        ]
+        .iter()
+        .any(|m| message.contains(m));
+        if is_from && registry_trouble {
+            output.push(
+                "there is no registry here: build the base image locally first (for debian:bookworm-slim run scripts/base-image)"
+                    .to_owned(),
+            );
+        }
+        (self.step.clone(), output.join("\n"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references_split_into_image_and_tag() {
+        assert_eq!(
+            split_reference("redis:7"),
+            ("redis".to_owned(), Some("7".to_owned()))
+        );
+        assert_eq!(
+            split_reference("redis"),
+            ("redis".to_owned(), Some("latest".to_owned()))
+        );
+        assert_eq!(
+            split_reference("localhost:5000/app"),
+            ("localhost:5000/app".to_owned(), Some("latest".to_owned()))
+        );
+        assert_eq!(
+            split_reference("localhost:5000/app:dev"),
+            ("localhost:5000/app".to_owned(), Some("dev".to_owned()))
+        );
+        assert_eq!(
+            split_reference("app@sha256:abc"),
+            ("app@sha256:abc".to_owned(), None)
+        );
+    }
+
+    #[test]
+    fn tracker_keeps_the_failing_steps_output() {
+        let mut t = StepTracker::default();
+        let events = t.feed(
+            "Step 1/2 : FROM busybox\n ---> abc\nStep 2/2 : RUN make\n ---> Running in 1\nbuil",
+        );
+        assert_eq!(
+            events[0],
+            BuildProgress::Step("Step 1/2 : FROM busybox".to_owned())
+        );
+        assert_eq!(events.len(), 4);
+        t.feed("ding\nerror: missing\n");
+        let (step, output) = t.failure("The command '/bin/sh -c make' returned a non-zero code: 2");
+        assert_eq!(step.as_deref(), Some("Step 2/2 : RUN make"));
+        assert_eq!(
+            output,
+            "building\nerror: missing\nThe command '/bin/sh -c make' returned a non-zero code: 2"
+        );
+    }
+}

@@ -1,0 +1,1140 @@
+//! The engine layer against the real local Docker engine: one unique project per test, and
+//! everything that project labelled is removed afterwards, even when the test fails.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::process::{Command, Stdio as ProcessStdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use devenv::engine::{
+    BuildProgress, BuildRequest, ContainerLabels, ContainerState, Endpoint, Engine, EngineError,
+    Ensured, ExecRequest, Health, LogOptions, Stdio, StreamKind, labels, pack_paths,
+    project_labels, resolve_endpoint_with,
+};
+use devenv::plan::spec::{ContainerSpec, HealthSpec, PortSpec};
+use futures_util::StreamExt;
+
+use common::{Cleanup, STRAY_LABEL, TEST_IMAGE, docker_ok, ensure_test_image, unique_project};
+
+async fn engine() -> Engine {
+    ensure_test_image();
+    Engine::connect().await.expect("the local engine answers")
+}
+
+fn owner(project: &str, service: &str) -> ContainerLabels {
+    ContainerLabels {
+        project: project.to_owned(),
+        service: service.to_owned(),
+        config_hash: format!("hash-of-{service}"),
+        oneoff: false,
+        config_files: vec!["/tmp/dev.yml".to_owned()],
+        version: "0.1.0-test".to_owned(),
+    }
+}
+
+fn sleeper() -> ContainerSpec {
+    ContainerSpec {
+        image: TEST_IMAGE.to_owned(),
+        command: Some(vec!["sleep".to_owned(), "300".to_owned()]),
+        ..Default::default()
+    }
+}
+
+type Lines = Arc<Mutex<Vec<(StreamKind, String)>>>;
+
+/// A line sink for `Stdio::Capture` and what it collected.
+fn capture() -> (devenv::engine::OutputSink, Lines) {
+    let lines = Arc::new(Mutex::new(Vec::new()));
+    let sink = {
+        let lines = Arc::clone(&lines);
+        Box::new(move |kind: StreamKind, line: &[u8]| {
+            lines
+                .lock()
+                .expect("lock")
+                .push((kind, String::from_utf8_lossy(line).into_owned()));
+        })
+    };
+    (sink, lines)
+}
+
+fn collected(lines: &Lines) -> Vec<(StreamKind, String)> {
+    lines.lock().expect("lock").clone()
+}
+
+#[tokio::test]
+async fn connect_negotiates_the_servers_api_version() {
+    let started = Instant::now();
+    let engine = engine().await;
+    eprintln!("connect + negotiate: {:?}", started.elapsed());
+    let server_api = docker_ok(&["version", "--format", "{{.Server.APIVersion}}"]);
+    assert_eq!(engine.api_version(), server_api);
+    let version = engine.server_version().await.expect("version");
+    assert_eq!(
+        version,
+        docker_ok(&["version", "--format", "{{.Server.Version}}"])
+    );
+}
+
+#[tokio::test]
+async fn container_lifecycle_round_trips_its_labels() {
+    let engine = engine().await;
+    let project = unique_project();
+    let _cleanup = Cleanup::new(&project);
+
+    let mut spec = sleeper();
+    spec.environment
+        .insert("GREETING".to_owned(), "hello".to_owned());
+    spec.labels
+        .insert("com.example.team".to_owned(), "web".to_owned());
+    let name = format!("{project}-web-1");
+
+    let t = Instant::now();
+    let id = engine
+        .create(&name, &spec, &owner(&project, "web"))
+        .await
+        .expect("create");
+    eprintln!("create: {:?}", t.elapsed());
+
+    let t = Instant::now();
+    let listed = engine.list(&project, true).await.expect("list");
+    eprintln!("list (1 container): {:?}", t.elapsed());
+    assert_eq!(listed.len(), 1);
+    let info = &listed[0];
+    assert_eq!(info.id, id);
+    assert_eq!(info.name, name);
+    assert_eq!(info.service, "web");
+    assert!(!info.oneoff);
+    assert_eq!(info.state, ContainerState::Created);
+    assert_eq!(info.config_hash.as_deref(), Some("hash-of-web"));
+    let stored: ContainerSpec =
+        serde_json::from_str(info.config_json.as_deref().expect("config label")).expect("json");
+    assert_eq!(stored, spec);
+    assert_eq!(
+        info.labels.get("com.example.team").map(String::as_str),
+        Some("web")
+    );
+    assert_eq!(
+        info.labels.get(labels::CONFIG_FILES).map(String::as_str),
+        Some("/tmp/dev.yml")
+    );
+    assert_eq!(
+        info.labels.get(labels::VERSION).map(String::as_str),
+        Some("0.1.0-test")
+    );
+    assert!(info.created > 0);
+
+    // Not running yet: absent from the running-only list.
+    assert!(engine.list(&project, false).await.expect("list").is_empty());
+
+    let t = Instant::now();
+    engine.start(&id).await.expect("start");
+    eprintln!("start: {:?}", t.elapsed());
+    engine
+        .start(&id)
+        .await
+        .expect("starting a running container is fine");
+    let running = engine.list(&project, false).await.expect("list");
+    assert_eq!(running.len(), 1);
+    assert_eq!(running[0].state, ContainerState::Running);
+    assert!(running[0].status.starts_with("Up"), "{}", running[0].status);
+    let env = docker_ok(&["inspect", "--format", "{{json .Config.Env}}", &id]);
+    assert!(env.contains("GREETING=hello"), "{env}");
+
+    // busybox sleep as PID 1 ignores SIGTERM, so the stop ends in SIGKILL after 1 s.
+    let t = Instant::now();
+    engine
+        .stop(&id, Some(Duration::from_secs(1)))
+        .await
+        .expect("stop");
+    eprintln!("stop (1 s grace, then kill): {:?}", t.elapsed());
+    let stopped = engine.list(&project, true).await.expect("list");
+    assert_eq!(stopped[0].state, ContainerState::Exited);
+    assert_eq!(stopped[0].exit_code, Some(137));
+
+    let t = Instant::now();
+    engine.remove(&id, false, true).await.expect("remove");
+    eprintln!("remove: {:?}", t.elapsed());
+    assert!(engine.list(&project, true).await.expect("list").is_empty());
+}
+
+#[tokio::test]
+async fn a_name_held_by_an_unlabelled_container_is_a_name_conflict() {
+    let engine = engine().await;
+    let project = unique_project();
+    let _cleanup = Cleanup::new(&project);
+    let name = format!("{project}-web-1");
+    let stray_label = format!("{STRAY_LABEL}={project}");
+    docker_ok(&[
+        "create",
+        "--name",
+        &name,
+        "--label",
+        &stray_label,
+        TEST_IMAGE,
+    ]);
+
+    let err = engine
+        .create(&name, &sleeper(), &owner(&project, "web"))
+        .await
+        .expect_err("the name is taken");
+    match &err {
+        EngineError::NameConflict { name: n } => assert_eq!(n, &name),
+        other => panic!("expected NameConflict, got {other:?}"),
+    }
+    assert!(err.to_string().contains(&name), "{err}");
+    // The stranger is left alone and devenv's list does not see it.
+    assert!(engine.list(&project, true).await.expect("list").is_empty());
+    assert_eq!(
+        docker_ok(&["inspect", "--format", "{{.State.Status}}", &name]),
+        "created"
+    );
+}
+
+#[tokio::test]
+async fn removing_stopping_or_killing_a_missing_container_is_fine() {
+    let engine = engine().await;
+    let missing = format!("{}-gone", unique_project());
+    engine.remove(&missing, true, true).await.expect("remove");
+    engine.stop(&missing, None).await.expect("stop");
+    engine.kill(&missing, None).await.expect("kill");
+    match engine.start(&missing).await {
+        Err(EngineError::NotFound { kind, name }) => {
+            assert_eq!(kind, "container");
+            assert_eq!(name, missing);
+        }
+        other => panic!("expected NotFound, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn ports_are_published_on_the_address_the_spec_names() {
+    let engine = engine().await;
+    let project = unique_project();
+    let _cleanup = Cleanup::new(&project);
+    let mut spec = sleeper();
+    spec.ports.push(PortSpec {
+        host_ip: "127.0.0.1".to_owned(),
+        host_port: None,
+        container_port: 80,
+        protocol: "tcp".to_owned(),
+    });
+    let id = engine
+        .create(&format!("{project}-web-1"), &spec, &owner(&project, "web"))
+        .await
+        .expect("create");
+    engine.start(&id).await.expect("start");
+
+    let info = engine.list(&project, false).await.expect("list");
+    assert_eq!(info[0].ports.len(), 1, "{:?}", info[0].ports);
+    let port = &info[0].ports[0];
+    assert_eq!(port.host_ip, "127.0.0.1");
+    assert_eq!(port.container_port, 80);
+    assert_eq!(port.protocol, "tcp");
+    assert!(port.host_port > 0);
+
+    let bindings = docker_ok(&[
+        "inspect",
+        "--format",
+        "{{json .HostConfig.PortBindings}}",
+        &id,
+    ]);
+    assert!(bindings.contains(r#""HostIp":"127.0.0.1""#), "{bindings}");
+    let live = docker_ok(&["port", &id, "80/tcp"]);
+    assert_eq!(live, format!("127.0.0.1:{}", port.host_port));
+}
+
+#[tokio::test]
+async fn a_host_port_already_taken_is_port_in_use() {
+    let engine = engine().await;
+    let project = unique_project();
+    let _cleanup = Cleanup::new(&project);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let taken = listener.local_addr().expect("addr").port();
+
+    let mut spec = sleeper();
+    spec.ports.push(PortSpec {
+        host_ip: "127.0.0.1".to_owned(),
+        host_port: Some(taken.to_string()),
+        container_port: 80,
+        protocol: "tcp".to_owned(),
+    });
+    let id = engine
+        .create(&format!("{project}-web-1"), &spec, &owner(&project, "web"))
+        .await
+        .expect("create");
+    let err = engine.start(&id).await.expect_err("the port is taken");
+    match &err {
+        EngineError::PortInUse { port, host_ip, .. } => {
+            assert_eq!(*port, Some(taken));
+            assert_eq!(host_ip.as_deref(), Some("127.0.0.1"));
+        }
+        other => panic!("expected PortInUse, got {other:?}"),
+    }
+    assert!(
+        err.to_string().contains(&format!("127.0.0.1:{taken}")),
+        "{err}"
+    );
+    drop(listener);
+}
+
+#[tokio::test]
+async fn networks_and_volumes_are_ensured_idempotently() {
+    let engine = engine().await;
+    let project = unique_project();
+    let _cleanup = Cleanup::new(&project);
+    let labels = project_labels(&project, "0.1.0-test");
+    let network = format!("{project}_default");
+    let volume = format!("{project}_data");
+
+    let t = Instant::now();
+    assert_eq!(
+        engine
+            .ensure_network(&network, &labels)
+            .await
+            .expect("network"),
+        Ensured::Created
+    );
+    eprintln!("ensure_network (create): {:?}", t.elapsed());
+    assert_eq!(
+        engine
+            .ensure_network(&network, &labels)
+            .await
+            .expect("network"),
+        Ensured::Existed
+    );
+    let networks = engine.list_networks(&project).await.expect("list");
+    assert_eq!(networks.len(), 1, "{networks:?}");
+    assert_eq!(networks[0].name, network);
+
+    assert!(!engine.volume_exists(&volume).await.expect("exists"));
+    assert_eq!(
+        engine
+            .ensure_volume(&volume, None, &labels)
+            .await
+            .expect("volume"),
+        Ensured::Created
+    );
+    assert_eq!(
+        engine
+            .ensure_volume(&volume, None, &labels)
+            .await
+            .expect("volume"),
+        Ensured::Existed
+    );
+    assert!(engine.volume_exists(&volume).await.expect("exists"));
+    let volumes = engine.list_volumes(&project).await.expect("list");
+    assert_eq!(volumes.len(), 1);
+    assert_eq!(volumes[0].name, volume);
+    assert_eq!(volumes[0].driver, "local");
+
+    // A volume someone else made is used but never removed.
+    let foreign = format!("{project}_foreign");
+    docker_ok(&[
+        "volume",
+        "create",
+        "--label",
+        &format!("{STRAY_LABEL}={project}"),
+        &foreign,
+    ]);
+    assert_eq!(
+        engine
+            .ensure_volume(&foreign, None, &labels)
+            .await
+            .expect("volume"),
+        Ensured::Foreign
+    );
+    let err = engine
+        .remove_volume(&project, &foreign)
+        .await
+        .expect_err("not ours");
+    assert!(err.to_string().contains("leaves it alone"), "{err}");
+    assert!(engine.volume_exists(&foreign).await.expect("exists"));
+
+    engine
+        .remove_network(&project, &network)
+        .await
+        .expect("rm network");
+    engine
+        .remove_network(&project, &network)
+        .await
+        .expect("rm again");
+    engine
+        .remove_volume(&project, &volume)
+        .await
+        .expect("rm volume");
+    engine
+        .remove_volume(&project, &volume)
+        .await
+        .expect("rm again");
+    assert!(
+        engine
+            .list_networks(&project)
+            .await
+            .expect("list")
+            .is_empty()
+    );
+    assert!(!engine.volume_exists(&volume).await.expect("exists"));
+}
+
+#[tokio::test]
+async fn containers_join_every_network_with_their_aliases() {
+    let engine = engine().await;
+    let project = unique_project();
+    let _cleanup = Cleanup::new(&project);
+    let labels = project_labels(&project, "0.1.0-test");
+    let (back, front) = (format!("{project}_back"), format!("{project}_front"));
+    engine
+        .ensure_network(&back, &labels)
+        .await
+        .expect("network");
+    engine
+        .ensure_network(&front, &labels)
+        .await
+        .expect("network");
+
+    let mut spec = sleeper();
+    spec.networks.insert(back.clone(), vec!["db".to_owned()]);
+    spec.networks
+        .insert(front.clone(), vec!["db-front".to_owned()]);
+    let id = engine
+        .create(&format!("{project}-db-1"), &spec, &owner(&project, "db"))
+        .await
+        .expect("create");
+    engine.start(&id).await.expect("start");
+
+    let nets = docker_ok(&[
+        "inspect",
+        "--format",
+        "{{json .NetworkSettings.Networks}}",
+        &id,
+    ]);
+    let nets: serde_json::Value = serde_json::from_str(&nets).expect("json");
+    let aliases = |net: &str| -> Vec<String> {
+        nets[net]["Aliases"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{net} joined: {nets}"))
+            .iter()
+            .filter_map(|a| a.as_str().map(str::to_owned))
+            .collect()
+    };
+    assert!(aliases(&back).contains(&"db".to_owned()), "{nets}");
+    assert!(aliases(&front).contains(&"db-front".to_owned()), "{nets}");
+    assert_eq!(nets.as_object().map(|o| o.len()), Some(2), "{nets}");
+
+    // Another container on the network resolves the alias.
+    let mut client = sleeper();
+    client.command = Some(vec!["nslookup".to_owned(), "db".to_owned()]);
+    client
+        .networks
+        .insert(back.clone(), vec!["client".to_owned()]);
+    let client_id = engine
+        .create(
+            &format!("{project}-client-1"),
+            &client,
+            &owner(&project, "client"),
+        )
+        .await
+        .expect("create");
+    engine.start(&client_id).await.expect("start");
+    assert_eq!(engine.wait(&client_id).await.expect("wait"), 0);
+}
+
+fn write_context(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (path, text) in files {
+        let full = dir.path().join(path);
+        if let Some(parent) = full.parent() {
+            std::fs::create_dir_all(parent).expect("mkdir");
+        }
+        std::fs::write(full, text).expect("write");
+    }
+    dir
+}
+
+#[tokio::test]
+async fn build_sends_a_context_that_honours_dockerignore() {
+    let engine = engine().await;
+    let project = unique_project();
+    let _cleanup = Cleanup::new(&project);
+    // The classic builder drops a Dockerfile that .dockerignore lists after reading it, so
+    // the Dockerfile's presence is not checked in the image.
+    let dockerfile = format!(
+        "FROM {TEST_IMAGE}\nWORKDIR /ctx\nCOPY . .\nRUN test ! -e ignored.txt\nRUN test ! -e logs/debug.log\nRUN test -e kept.txt && test -e logs/keep.log\n"
+    );
+    let ctx = write_context(&[
+        ("Dockerfile", &dockerfile),
+        (
+            ".dockerignore",
+            "ignored.txt\nlogs\n!logs/keep.log\nDockerfile\n",
+        ),
+        ("ignored.txt", "secret"),
+        ("kept.txt", "kept"),
+        ("logs/debug.log", "noise"),
+        ("logs/keep.log", "keep"),
+    ]);
+    let tag = format!("{project}-web:latest");
+    let request = BuildRequest {
+        service: "web".to_owned(),
+        context: ctx.path().to_path_buf(),
+        tag: tag.clone(),
+        labels: project_labels(&project, "0.1.0-test"),
+        args: BTreeMap::from([("UNUSED".to_owned(), "1".to_owned())]),
+        ..Default::default()
+    };
+    let mut steps = Vec::new();
+    let t = Instant::now();
+    let id = engine
+        .build(&request, |p| {
+            if let BuildProgress::Step(step) = p {
+                steps.push(step);
+            }
+        })
+        .await
+        .expect("build");
+    eprintln!("build (8 steps, tiny context): {:?}", t.elapsed());
+    assert!(id.starts_with("sha256:"), "{id}");
+    // Six steps of the Dockerfile, then one LABEL step per label the build adds.
+    assert_eq!(steps.len(), 8, "{steps:?}");
+    assert!(steps[3].contains("RUN test ! -e ignored.txt"), "{steps:?}");
+    assert_eq!(
+        engine.image_id(&tag).await.expect("inspect"),
+        Some(id.clone())
+    );
+    let label = docker_ok(&[
+        "image",
+        "inspect",
+        "--format",
+        "{{index .Config.Labels \"dev.devenv.project\"}}",
+        &tag,
+    ]);
+    assert_eq!(label, project);
+
+    // The files really are in the image, and the ignored one really is not.
+    let mut spec = sleeper();
+    spec.image = tag.clone();
+    spec.command = Some(vec!["cat".to_owned(), "/ctx/kept.txt".to_owned()]);
+    let cid = engine
+        .create(&format!("{project}-web-1"), &spec, &owner(&project, "web"))
+        .await
+        .expect("create");
+    let (sink, lines) = capture();
+    let code = engine
+        .run_attached(
+            &cid,
+            false,
+            false,
+            Stdio::Capture {
+                stdin: None,
+                on_line: sink,
+            },
+        )
+        .await
+        .expect("run");
+    assert_eq!(code, 0);
+    assert_eq!(
+        collected(&lines),
+        vec![(StreamKind::Stdout, "kept".to_owned())]
+    );
+
+    assert_eq!(
+        engine
+            .image_id(&format!("{project}-missing:latest"))
+            .await
+            .expect("inspect"),
+        None
+    );
+}
+
+#[tokio::test]
+async fn a_failing_build_names_the_service_the_step_and_its_output() {
+    let engine = engine().await;
+    let project = unique_project();
+    let _cleanup = Cleanup::new(&project);
+    let dockerfile = format!(
+        "FROM {TEST_IMAGE}\nRUN echo preparing-assets && echo compile-error-marker >&2 && exit 3\nRUN echo never\n"
+    );
+    let ctx = write_context(&[("Dockerfile", &dockerfile)]);
+    let request = BuildRequest {
+        service: "assets".to_owned(),
+        context: ctx.path().to_path_buf(),
+        tag: format!("{project}-assets:latest"),
+        labels: project_labels(&project, "0.1.0-test"),
+        ..Default::default()
+    };
+    let err = engine.build(&request, |_| {}).await.expect_err("fails");
+    match &err {
+        EngineError::BuildFailed {
+            service,
+            step,
+            output,
+        } => {
+            assert_eq!(service, "assets");
+            let step = step.as_deref().expect("a step");
+            assert!(step.starts_with("Step 2/"), "{step}");
+            assert!(step.contains(" : RUN echo preparing-assets"), "{step}");
+            assert!(output.contains("preparing-assets"), "{output}");
+            assert!(output.contains("compile-error-marker"), "{output}");
+            assert!(output.contains("returned a non-zero code: 3"), "{output}");
+            assert!(!output.contains("Step 1/"), "{output}");
+        }
+        other => panic!("expected BuildFailed, got {other:?}"),
+    }
+    let text = err.to_string();
+    assert!(
+        text.starts_with("failed to build the image of service `assets` at `Step 2/"),
+        "{text}"
+    );
+
+    // A context that does not exist fails as a build of that service too.
+    let request = BuildRequest {
+        context: ctx.path().join("nope"),
+        ..request
+    };
+    let err = engine.build(&request, |_| {}).await.expect_err("fails");
+    assert!(
+        matches!(err, EngineError::BuildFailed { ref service, .. } if service == "assets"),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("nope"), "{err}");
+}
+
+#[tokio::test]
+async fn pulling_an_image_that_cannot_be_had_fails_quickly() {
+    let engine = engine().await;
+    let reference = format!("{}/nothing:latest", unique_project());
+    let t = Instant::now();
+    let err = engine
+        .pull(&reference, |_| {})
+        .await
+        .expect_err("no registry");
+    let took = t.elapsed();
+    eprintln!("failed pull: {took:?}");
+    match &err {
+        EngineError::PullFailed { image, cause } => {
+            assert_eq!(image, &reference);
+            assert!(!cause.is_empty());
+        }
+        other => panic!("expected PullFailed, got {other:?}"),
+    }
+    assert!(err.to_string().contains("scripts/base-image"), "{err}");
+    assert!(took < Duration::from_secs(30), "{took:?}");
+}
+
+#[tokio::test]
+async fn exec_returns_the_exit_code_and_captures_both_streams() {
+    let engine = engine().await;
+    let project = unique_project();
+    let _cleanup = Cleanup::new(&project);
+    let id = engine
+        .create(
+            &format!("{project}-web-1"),
+            &sleeper(),
+            &owner(&project, "web"),
+        )
+        .await
+        .expect("create");
+    engine.start(&id).await.expect("start");
+
+    let request = ExecRequest {
+        cmd: vec![
+            "sh".to_owned(),
+            "-c".to_owned(),
+            "echo \"$GREETING from $(pwd) as $(id -un)\"; echo oops >&2; exit 3".to_owned(),
+        ],
+        env: BTreeMap::from([("GREETING".to_owned(), "hi".to_owned())]),
+        user: Some("nobody".to_owned()),
+        workdir: Some("/tmp".to_owned()),
+        ..Default::default()
+    };
+    let (sink, lines) = capture();
+    let t = Instant::now();
+    let code = engine
+        .exec(
+            &id,
+            &request,
+            Stdio::Capture {
+                stdin: None,
+                on_line: sink,
+            },
+        )
+        .await
+        .expect("exec");
+    eprintln!("exec round trip: {:?}", t.elapsed());
+    assert_eq!(code, 3);
+    let mut got = collected(&lines);
+    got.sort_by_key(|(kind, _)| *kind == StreamKind::Stderr);
+    assert_eq!(
+        got,
+        vec![
+            (StreamKind::Stdout, "hi from /tmp as nobody".to_owned()),
+            (StreamKind::Stderr, "oops".to_owned()),
+        ]
+    );
+
+    // Input given to a captured exec reaches the command and is closed after.
+    let (sink, lines) = capture();
+    let request = ExecRequest {
+        cmd: vec!["sh".to_owned(), "-c".to_owned(), "wc -l".to_owned()],
+        ..Default::default()
+    };
+    let code = engine
+        .exec(
+            &id,
+            &request,
+            Stdio::Capture {
+                stdin: Some(Bytes::from_static(b"a\nb\n")),
+                on_line: sink,
+            },
+        )
+        .await
+        .expect("exec");
+    assert_eq!(code, 0);
+    assert_eq!(
+        collected(&lines),
+        vec![(StreamKind::Stdout, "2".to_owned())]
+    );
+
+    // A stopped container cannot exec: the engine's reason comes through.
+    engine.kill(&id, None).await.expect("kill");
+    engine.wait(&id).await.expect("wait");
+    let (sink, _) = capture();
+    let err = engine
+        .exec(
+            &id,
+            &request,
+            Stdio::Capture {
+                stdin: None,
+                on_line: sink,
+            },
+        )
+        .await
+        .expect_err("not running");
+    assert!(err.to_string().contains("is not running"), "{err}");
+}
+
+fn oneoff_spec(cmd: &[&str]) -> ContainerSpec {
+    ContainerSpec {
+        image: TEST_IMAGE.to_owned(),
+        command: Some(cmd.iter().map(|s| s.to_string()).collect()),
+        stdin_open: true,
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn run_attached_feeds_stdin_and_returns_the_exit_code() {
+    let engine = engine().await;
+    let project = unique_project();
+    let _cleanup = Cleanup::new(&project);
+    let mut run_owner = owner(&project, "tools");
+    run_owner.oneoff = true;
+
+    let id = engine
+        .create(
+            &format!("{project}-tools-run-1"),
+            &oneoff_spec(&["cat"]),
+            &run_owner,
+        )
+        .await
+        .expect("create");
+    let (sink, lines) = capture();
+    let t = Instant::now();
+    let code = engine
+        .run_attached(
+            &id,
+            false,
+            true,
+            Stdio::Capture {
+                stdin: Some(Bytes::from_static(b"x\ny")),
+                on_line: sink,
+            },
+        )
+        .await
+        .expect("run");
+    eprintln!("run_attached (attach, start, cat, wait): {:?}", t.elapsed());
+    assert_eq!(code, 0);
+    assert_eq!(
+        collected(&lines),
+        vec![
+            (StreamKind::Stdout, "x".to_owned()),
+            (StreamKind::Stdout, "y".to_owned())
+        ]
+    );
+    let listed = engine.list(&project, true).await.expect("list");
+    assert!(listed[0].oneoff);
+
+    let id = engine
+        .create(
+            &format!("{project}-tools-run-2"),
+            &oneoff_spec(&["sh", "-c", "read line; echo \"got $line\" >&2; exit 7"]),
+            &run_owner,
+        )
+        .await
+        .expect("create");
+    let (sink, lines) = capture();
+    let code = engine
+        .run_attached(
+            &id,
+            false,
+            true,
+            Stdio::Capture {
+                stdin: Some(Bytes::from_static(b"ping\n")),
+                on_line: sink,
+            },
+        )
+        .await
+        .expect("run");
+    assert_eq!(code, 7);
+    assert_eq!(
+        collected(&lines),
+        vec![(StreamKind::Stderr, "got ping".to_owned())]
+    );
+}
+
+/// The child half of the next test: runs only when that test starts this binary again with
+/// the project in the environment and a pipe on stdin.
+#[tokio::test]
+#[ignore = "run by run_attached_inherits_a_piped_stdin in a child process"]
+async fn child_run_attached_with_inherited_stdio() {
+    let Ok(project) = std::env::var("DEVENV_TEST_CHILD_PROJECT") else {
+        return;
+    };
+    let engine = Engine::connect().await.expect("connect");
+    let mut run_owner = owner(&project, "tools");
+    run_owner.oneoff = true;
+    let id = engine
+        .create(
+            &format!("{project}-tools-run-1"),
+            &oneoff_spec(&["cat"]),
+            &run_owner,
+        )
+        .await
+        .expect("create");
+    let code = engine
+        .run_attached(&id, false, true, Stdio::Inherit)
+        .await
+        .expect("run");
+    assert_eq!(code, 0);
+}
+
+#[tokio::test]
+async fn run_attached_inherits_a_piped_stdin() {
+    // `echo x | devenv run tools cat` in miniature: this process's stdin is a pipe that ends.
+    ensure_test_image();
+    let project = unique_project();
+    let _cleanup = Cleanup::new(&project);
+    let exe = std::env::current_exe().expect("test binary");
+    let mut child = Command::new(exe)
+        .args([
+            "--exact",
+            "child_run_attached_with_inherited_stdio",
+            "--ignored",
+            "--nocapture",
+        ])
+        .env("DEVENV_TEST_CHILD_PROJECT", &project)
+        .stdin(ProcessStdio::piped())
+        .stdout(ProcessStdio::piped())
+        .stderr(ProcessStdio::piped())
+        .spawn()
+        .expect("spawn child");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(b"piped-through-cat\n").expect("write");
+    }
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .expect("join")
+        .expect("child output");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "child failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("1 passed"), "the child test ran:\n{stdout}");
+    assert!(stdout.contains("piped-through-cat\n"), "{stdout}");
+}
+
+#[tokio::test]
+async fn upload_puts_files_in_place_and_delete_removes_them() {
+    let engine = engine().await;
+    let project = unique_project();
+    let _cleanup = Cleanup::new(&project);
+    let id = engine
+        .create(
+            &format!("{project}-web-1"),
+            &sleeper(),
+            &owner(&project, "web"),
+        )
+        .await
+        .expect("create");
+    engine.start(&id).await.expect("start");
+
+    let local = write_context(&[
+        ("app/models/user.rb", "class User; end"),
+        ("README", "read me"),
+    ]);
+    let tar = pack_paths(local.path(), &["app".to_owned(), "README".to_owned()]).expect("pack");
+    let t = Instant::now();
+    engine.upload(&id, "/tmp", tar).await.expect("upload");
+    eprintln!("upload: {:?}", t.elapsed());
+
+    let cat = |path: &str| ExecRequest {
+        cmd: vec!["cat".to_owned(), path.to_owned()],
+        ..Default::default()
+    };
+    let (sink, lines) = capture();
+    let code = engine
+        .exec(
+            &id,
+            &cat("/tmp/app/models/user.rb"),
+            Stdio::Capture {
+                stdin: None,
+                on_line: sink,
+            },
+        )
+        .await
+        .expect("exec");
+    assert_eq!(code, 0);
+    assert_eq!(
+        collected(&lines),
+        vec![(StreamKind::Stdout, "class User; end".to_owned())]
+    );
+
+    engine
+        .delete_paths(
+            &id,
+            &[
+                "/tmp/app/models".to_owned(),
+                "/tmp/README".to_owned(),
+                "/tmp/never-there".to_owned(),
+            ],
+        )
+        .await
+        .expect("delete");
+    let (sink, _) = capture();
+    let code = engine
+        .exec(
+            &id,
+            &ExecRequest {
+                cmd: vec![
+                    "sh".to_owned(),
+                    "-c".to_owned(),
+                    "test -d /tmp/app && test ! -e /tmp/app/models && test ! -e /tmp/README"
+                        .to_owned(),
+                ],
+                ..Default::default()
+            },
+            Stdio::Capture {
+                stdin: None,
+                on_line: sink,
+            },
+        )
+        .await
+        .expect("exec");
+    assert_eq!(code, 0);
+
+    let err = engine
+        .upload(&id, "/no/such/dir", Bytes::new())
+        .await
+        .expect_err("missing directory");
+    assert!(
+        matches!(
+            err,
+            EngineError::NotFound {
+                kind: "directory",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn logs_and_wait_report_what_the_container_did() {
+    let engine = engine().await;
+    let project = unique_project();
+    let _cleanup = Cleanup::new(&project);
+    let mut spec = sleeper();
+    spec.command = Some(vec![
+        "sh".to_owned(),
+        "-c".to_owned(),
+        "echo one; echo two >&2; printf three; exit 5".to_owned(),
+    ]);
+    let id = engine
+        .create(&format!("{project}-job-1"), &spec, &owner(&project, "job"))
+        .await
+        .expect("create");
+    engine.start(&id).await.expect("start");
+    assert_eq!(engine.wait(&id).await.expect("wait"), 5);
+
+    let lines: Vec<(StreamKind, String)> = engine
+        .logs(&id, &LogOptions::default())
+        .map(|r| r.map(|c| (c.kind, String::from_utf8_lossy(&c.line).into_owned())))
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<Result<_, _>>()
+        .expect("logs");
+    let mut sorted = lines.clone();
+    sorted.sort();
+    assert_eq!(
+        sorted,
+        vec![
+            (StreamKind::Stdout, "one".to_owned()),
+            (StreamKind::Stdout, "three".to_owned()),
+            (StreamKind::Stderr, "two".to_owned()),
+        ]
+    );
+
+    let tail: Vec<_> = engine
+        .logs(
+            &id,
+            &LogOptions {
+                tail: Some(1),
+                timestamps: true,
+                ..Default::default()
+            },
+        )
+        .collect::<Vec<_>>()
+        .await;
+    assert_eq!(tail.len(), 1, "{tail:?}");
+    let line = tail[0].as_ref().expect("line");
+    // RFC 3339 timestamp first.
+    assert!(line.line.starts_with(b"20"), "{:?}", line.line);
+
+    let listed = engine.list(&project, true).await.expect("list");
+    assert_eq!(listed[0].exit_code, Some(5));
+
+    let missing = engine
+        .logs(&format!("{project}-nope"), &LogOptions::default())
+        .collect::<Vec<_>>()
+        .await;
+    assert!(
+        matches!(missing.first(), Some(Err(EngineError::NotFound { .. }))),
+        "{missing:?}"
+    );
+}
+
+#[tokio::test]
+async fn health_is_read_from_the_list_and_from_inspect() {
+    let engine = engine().await;
+    let project = unique_project();
+    let _cleanup = Cleanup::new(&project);
+    let mut spec = sleeper();
+    spec.healthcheck = Some(HealthSpec {
+        test: vec![
+            "CMD-SHELL".to_owned(),
+            "echo probing; test -e /tmp/ready".to_owned(),
+        ],
+        interval_ns: Some(200_000_000),
+        timeout_ns: Some(2_000_000_000),
+        retries: Some(1),
+        start_period_ns: None,
+    });
+    let id = engine
+        .create(&format!("{project}-db-1"), &spec, &owner(&project, "db"))
+        .await
+        .expect("create");
+    engine.start(&id).await.expect("start");
+
+    let until = |want: Health| {
+        let engine = engine.clone();
+        let id = id.clone();
+        async move {
+            let deadline = Instant::now() + Duration::from_secs(15);
+            loop {
+                let check = engine.inspect_health(&id).await.expect("inspect");
+                if let Some(check) = check.filter(|c| c.status == want) {
+                    return check;
+                }
+                assert!(Instant::now() < deadline, "never became {want:?}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    };
+    let check = until(Health::Unhealthy).await;
+    assert_eq!(check.last_output.as_deref(), Some("probing"));
+    assert!(check.failing_streak >= 1);
+    assert_eq!(
+        engine.list(&project, false).await.expect("list")[0].health,
+        Some(Health::Unhealthy)
+    );
+
+    docker_ok(&["exec", &id, "touch", "/tmp/ready"]);
+    until(Health::Healthy).await;
+    assert_eq!(
+        engine.list(&project, false).await.expect("list")[0].health,
+        Some(Health::Healthy)
+    );
+
+    let plain = engine
+        .create(
+            &format!("{project}-web-1"),
+            &sleeper(),
+            &owner(&project, "web"),
+        )
+        .await
+        .expect("create");
+    assert_eq!(engine.inspect_health(&plain).await.expect("inspect"), None);
+}
+
+#[tokio::test]
+async fn an_unreachable_engine_is_reported_within_two_seconds() {
+    for host in ["unix:///nonexistent.sock", "tcp://127.0.0.1:1"] {
+        let endpoint = resolve_endpoint_with(
+            &|name| (name == "DOCKER_HOST").then(|| host.to_owned()),
+            None,
+        )
+        .expect("resolves");
+        let t = Instant::now();
+        let err = Engine::connect_to(endpoint)
+            .await
+            .expect_err("nothing there");
+        let took = t.elapsed();
+        eprintln!("unreachable {host}: {took:?}: {err}");
+        assert!(took < Duration::from_secs(2), "{host}: {took:?}");
+        match &err {
+            EngineError::Unreachable { address, cause } => {
+                assert_eq!(address, host);
+                assert!(!cause.is_empty());
+            }
+            other => panic!("expected Unreachable, got {other:?}"),
+        }
+        let text = err.to_string();
+        assert!(text.contains(host), "{text}");
+        assert!(text.contains("start Docker"), "{text}");
+        assert!(!text.contains("hyper"), "{text}");
+    }
+
+    // Something that accepts the connection but never answers: the connect timeout applies,
+    // not bollard's two-minute request timeout.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = silent.local_addr().expect("addr").port();
+    let holder = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = silent.accept().await {
+            held.push(socket);
+        }
+    });
+    let endpoint = Endpoint {
+        host: format!("tcp://127.0.0.1:{port}"),
+        tls: None,
+        origin: "test".to_owned(),
+    };
+    let t = Instant::now();
+    let err = Engine::connect_to(endpoint).await.expect_err("no answer");
+    let took = t.elapsed();
+    holder.abort();
+    eprintln!("silent tcp://127.0.0.1:{port}: {took:?}: {err}");
+    assert!(took >= Duration::from_millis(1900), "{took:?}");
+    assert!(took < Duration::from_millis(2500), "{took:?}");
+    assert!(err.to_string().contains("no answer within 2 s"), "{err}");
+    assert!(matches!(err, EngineError::Unreachable { .. }), "{err:?}");
+}
