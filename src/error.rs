@@ -61,3 +61,9 @@ impl fmt::Display for Error {
         }
     }
 }
+
+impl From<crate::engine::EngineError> for Error {
+    fn from(e: crate::engine::EngineError) -> Error {
+        Error::failed(e.to_string())
+    }
+}

@@ -1,6 +1,15 @@
 //! One module per command: each turns parsed arguments into work and reports through `ui`.
 
 pub mod config;
+pub mod down;
+pub mod exec;
+pub mod images;
+pub mod lifecycle;
+pub mod logs;
+pub mod ps;
+pub mod run;
+pub mod session;
+pub mod up;
 
 use std::collections::HashMap;
 use std::path::PathBuf;

@@ -12,6 +12,7 @@ mod context;
 mod error;
 mod exec;
 mod images;
+mod inspect;
 mod objects;
 mod terminal;
 
@@ -27,6 +28,7 @@ pub use context::{BuildContext, DockerIgnore};
 pub use error::EngineError;
 pub use exec::{ExecRequest, OutputSink, Stdio};
 pub use images::{BuildProgress, BuildRequest, PullProgress};
+pub use inspect::ContainerStatus;
 pub use objects::{Ensured, NetworkInfo, VolumeInfo, project_labels};
 pub use terminal::stdio_is_terminal;
 

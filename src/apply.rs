@@ -1,0 +1,660 @@
+//! Bringing services to their desired state on the engine: images, networks and volumes,
+//! then containers layer by layer, independent services in parallel, honoring `depends_on`.
+//!
+//! `up`, `run` (for dependencies) and `watch` (for rebuilds) all converge through here.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::time::Duration;
+
+use futures_util::future::try_join_all;
+
+use crate::commands::session::owner;
+use crate::config::model::{Condition, Project, PullPolicy};
+use crate::engine::{
+    BuildProgress, BuildRequest, ContainerInfo, ContainerState, Engine, EngineError, Health,
+    LogOptions, project_labels,
+};
+use crate::error::Error;
+use crate::plan::desired::{container_name, container_spec, image_name};
+use crate::plan::diff::{Actual, Change, Desired, Plan};
+use crate::plan::hash::config_hash;
+use crate::plan::order;
+use crate::plan::spec::{ContainerSpec, MountKind};
+use crate::ui::Status;
+use crate::ui::progress::Progress;
+
+/// How images are obtained.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum BuildMode {
+    /// Build what is missing (and what `pull_policy: build` asks for).
+    #[default]
+    Missing,
+    /// `--build`: build every service that has a `build:` section.
+    Always,
+    /// `--no-build`: never build; a missing image is an error.
+    Never,
+}
+
+/// Knobs of a converge.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    pub build: BuildMode,
+    pub force_recreate: bool,
+    /// Seconds to wait for a container to stop before it is killed; `None` uses each
+    /// service's `stop_grace_period`.
+    pub timeout: Option<Duration>,
+}
+
+/// Makes sure every selected service's image is present; returns image ids by reference.
+pub async fn ensure_images(
+    engine: &Engine,
+    project: &Project,
+    services: &BTreeSet<String>,
+    mode: BuildMode,
+    status: &Status,
+) -> Result<BTreeMap<String, String>, Error> {
+    // Services sharing an image reference are handled once.
+    let mut by_ref: BTreeMap<String, String> = BTreeMap::new();
+    for name in services {
+        let s = &project.services[name];
+        by_ref
+            .entry(image_name(project, name, s))
+            .or_insert_with(|| name.clone());
+    }
+    let lookups = by_ref.keys().map(|r| engine.image_id(r));
+    let ids = try_join_all(lookups).await?;
+    let mut found: BTreeMap<String, String> = BTreeMap::new();
+    let mut builds = Vec::new();
+    let mut pulls = Vec::new();
+    for ((reference, service), id) in by_ref.iter().zip(ids) {
+        let s = &project.services[service];
+        let policy = s.pull_policy;
+        let has_build = s.build.is_some();
+        let wants_build = has_build
+            && (mode == BuildMode::Always
+                || policy == Some(PullPolicy::Build)
+                || (id.is_none() && policy != Some(PullPolicy::Always)));
+        if wants_build && mode != BuildMode::Never {
+            builds.push(service.clone());
+        } else if policy == Some(PullPolicy::Always) || (id.is_none() && !has_build) {
+            if id.is_none() && policy == Some(PullPolicy::Never) {
+                return Err(Error::with_hint(
+                    format!(
+                        "image `{reference}` of service `{service}` is not on the engine, and its pull_policy is `never`"
+                    ),
+                    "build or load the image first, or change pull_policy",
+                ));
+            }
+            pulls.push((service.clone(), reference.clone()));
+        } else if let Some(id) = id {
+            found.insert(reference.clone(), id);
+        } else {
+            return Err(Error::with_hint(
+                format!(
+                    "image `{reference}` of service `{service}` is not built, and --no-build was given"
+                ),
+                "run `devenv build` first, or drop --no-build",
+            ));
+        }
+    }
+    let progress = Progress::new(status.width());
+    let pull_futures = pulls
+        .iter()
+        .map(|(service, reference)| pull(engine, service, reference, &progress));
+    let build_futures = builds
+        .iter()
+        .map(|service| build(engine, project, service, false, false, &progress));
+    let (pulled, built) =
+        futures_util::future::join(try_join_all(pull_futures), try_join_all(build_futures)).await;
+    for (reference, id) in pulled?.into_iter().chain(built?) {
+        found.insert(reference, id);
+    }
+    Ok(found)
+}
+
+/// Pulls one image with a progress line; returns (reference, image id).
+pub async fn pull(
+    engine: &Engine,
+    service: &str,
+    reference: &str,
+    progress: &Progress,
+) -> Result<(String, String), Error> {
+    let task = progress.task(service, &format!("Pulling {reference}"));
+    let result = engine
+        .pull(reference, |p| {
+            let detail = match (p.current, p.total) {
+                (Some(c), Some(t)) if t > 0 => format!("{} {} {}%", p.id, p.status, c * 100 / t),
+                _ => format!("{} {}", p.id, p.status).trim().to_owned(),
+            };
+            task.set(&detail, p.id.is_empty());
+        })
+        .await;
+    if let Err(e) = result {
+        task.finish("Pull failed");
+        return Err(e.into());
+    }
+    task.finish("Pulled");
+    let id = engine.image_id(reference).await?.unwrap_or_default();
+    Ok((reference.to_owned(), id))
+}
+
+/// Builds one service's image with a progress line; returns (reference, image id).
+pub async fn build(
+    engine: &Engine,
+    project: &Project,
+    service: &str,
+    no_cache: bool,
+    pull: bool,
+    progress: &Progress,
+) -> Result<(String, String), Error> {
+    let s = &project.services[service];
+    let reference = image_name(project, service, s);
+    let Some(b) = &s.build else {
+        return Err(Error::failed(format!(
+            "service `{service}` has no `build:` section"
+        )));
+    };
+    let request = BuildRequest {
+        service: service.to_owned(),
+        context: b.context.clone(),
+        dockerfile: Some(Path::new(&b.dockerfile).to_path_buf()),
+        args: b.args.clone(),
+        target: b.target.clone(),
+        tag: reference.clone(),
+        no_cache,
+        pull,
+        labels: project_labels(&project.name, env!("CARGO_PKG_VERSION")),
+    };
+    let task = progress.task(service, "Building");
+    let result = engine
+        .build(&request, |p| match p {
+            BuildProgress::ContextPacked { files, bytes } => task.set(
+                &format!("Sending context ({files} files, {} KiB)", bytes / 1024),
+                false,
+            ),
+            BuildProgress::Step(step) => task.set(&step, true),
+            BuildProgress::Output(_) => {}
+        })
+        .await;
+    match result {
+        Ok(id) => {
+            task.finish("Built");
+            Ok((reference, id))
+        }
+        Err(e) => {
+            task.finish("Build failed");
+            Err(e.into())
+        }
+    }
+}
+
+/// Creates the networks and named volumes the services use. External ones must exist.
+pub async fn ensure_objects(
+    engine: &Engine,
+    project: &Project,
+    services: &BTreeSet<String>,
+) -> Result<(), Error> {
+    let labels = project_labels(&project.name, env!("CARGO_PKG_VERSION"));
+    let mut networks = BTreeSet::new();
+    let mut volumes = BTreeSet::new();
+    for name in services {
+        let s = &project.services[name];
+        networks.extend(s.networks.keys().cloned());
+        volumes.extend(
+            s.volumes
+                .iter()
+                .filter(|m| m.kind == crate::config::model::MountType::Volume)
+                .filter_map(|m| m.source.clone()),
+        );
+    }
+    let mut ensure_networks = Vec::new();
+    for key in &networks {
+        let Some(net) = project.networks.get(key) else {
+            continue;
+        };
+        if net.external {
+            if !engine.network_exists(&net.name).await? {
+                return Err(Error::with_hint(
+                    format!("external network `{}` does not exist", net.name),
+                    format!("create it with `docker network create {}`", net.name),
+                ));
+            }
+        } else {
+            ensure_networks.push(engine.ensure_network(&net.name, &labels));
+        }
+    }
+    let mut ensure_volumes = Vec::new();
+    for key in &volumes {
+        let Some(vol) = project.volumes.get(key) else {
+            continue;
+        };
+        if vol.external {
+            if !engine.volume_exists(&vol.name).await? {
+                return Err(Error::with_hint(
+                    format!("external volume `{}` does not exist", vol.name),
+                    format!("create it with `docker volume create {}`", vol.name),
+                ));
+            }
+        } else {
+            let mut l = labels.clone();
+            l.extend(vol.labels.clone());
+            ensure_volumes.push(async move {
+                engine
+                    .ensure_volume(&vol.name, vol.driver.as_deref(), &l)
+                    .await
+            });
+        }
+    }
+    try_join_all(ensure_networks).await?;
+    try_join_all(ensure_volumes).await?;
+    Ok(())
+}
+
+/// The desired state of `services`, in dependency layers.
+pub fn desired_layers(
+    project: &Project,
+    services: &BTreeSet<String>,
+    image_ids: &BTreeMap<String, String>,
+) -> Vec<Vec<Desired>> {
+    order::layers(project, services)
+        .into_iter()
+        .map(|layer| {
+            layer
+                .into_iter()
+                .filter_map(|name| {
+                    let spec = container_spec(project, &name)?;
+                    let s = &project.services[&name];
+                    Some(Desired {
+                        container_name: container_name(project, &name, s),
+                        hash: config_hash(&spec),
+                        image_id: image_ids.get(&spec.image).cloned(),
+                        service: name,
+                        spec,
+                    })
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// The engine's containers as the planner sees them.
+pub fn actual_state(infos: &[ContainerInfo]) -> Vec<Actual> {
+    infos
+        .iter()
+        .map(|c| Actual {
+            id: c.id.clone(),
+            name: c.name.clone(),
+            service: c.service.clone(),
+            hash: c.config_hash.clone().unwrap_or_default(),
+            config_json: c.config_json.clone(),
+            image_id: c.image_id.clone(),
+            running: c.state == ContainerState::Running,
+            oneoff: c.oneoff,
+        })
+        .collect()
+}
+
+/// A bind mount's host path must exist: the engine would otherwise create it as root inside
+/// the user's tree. `create_host_path` creates it as the user instead.
+pub fn check_bind_sources(
+    project: &Project,
+    service: &str,
+    spec: &ContainerSpec,
+) -> Result<(), Error> {
+    let declared = &project.services[service].volumes;
+    for m in spec.mounts.iter().filter(|m| m.kind == MountKind::Bind) {
+        let Some(source) = &m.source else { continue };
+        let path = Path::new(source);
+        if path.exists() {
+            continue;
+        }
+        let create = declared
+            .iter()
+            .any(|d| d.target == m.target && d.create_host_path);
+        if create {
+            std::fs::create_dir_all(path).map_err(|e| {
+                Error::failed(format!(
+                    "cannot create `{source}` for service `{service}`: {e}"
+                ))
+            })?;
+        } else {
+            return Err(Error::with_hint(
+                format!(
+                    "service `{service}` bind-mounts `{source}` at `{}`, but `{source}` does not exist",
+                    m.target
+                ),
+                "create it, or use the long syntax with `bind: {create_host_path: true}` to have devenv create the directory",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The outcome of applying a plan: which containers were (re)started, by service.
+pub type Started = BTreeMap<String, String>;
+
+/// Runs the plan: layer by layer, each layer's services in parallel; between layers, waits for
+/// what the next layers' `depends_on` conditions ask of this one.
+pub async fn apply(
+    engine: &Engine,
+    project: &Project,
+    plan: &Plan,
+    desired: &[Vec<Desired>],
+    actual: &[ContainerInfo],
+    opts: &Options,
+    status: &Status,
+) -> Result<Started, Error> {
+    let by_service: BTreeMap<&str, &Desired> = desired
+        .iter()
+        .flatten()
+        .map(|d| (d.service.as_str(), d))
+        .collect();
+    for action in plan.layers.iter().flatten() {
+        if let Some(d) = by_service.get(action.service.as_str()) {
+            if action.change != Change::Keep {
+                check_bind_sources(project, &action.service, &d.spec)?;
+            }
+        }
+    }
+    let planned: BTreeSet<String> = by_service.keys().map(|s| (*s).to_owned()).collect();
+    let mut started = Started::new();
+    for layer in &plan.layers {
+        let work = layer.iter().map(|action| async {
+            let d = by_service[action.service.as_str()];
+            apply_one(
+                engine,
+                project,
+                d,
+                &action.change,
+                action.container.as_deref(),
+                opts,
+                status,
+            )
+            .await
+            .map(|id| (action.service.clone(), id))
+        });
+        for (service, id) in try_join_all(work).await? {
+            started.insert(service, id);
+        }
+        for action in layer {
+            let condition = strongest_condition(project, &planned, &action.service);
+            let Some(condition) = condition else { continue };
+            let id = &started[&action.service];
+            let known_health = actual.iter().find(|c| &c.id == id).and_then(|c| c.health);
+            wait_for(engine, &action.service, id, condition, known_health, status).await?;
+        }
+    }
+    Ok(started)
+}
+
+/// What the services that depend on `service` need of it, the strictest first.
+fn strongest_condition(
+    project: &Project,
+    planned: &BTreeSet<String>,
+    service: &str,
+) -> Option<Condition> {
+    let mut best = None;
+    for name in planned {
+        if let Some(dep) = project.services[name].depends_on.get(service) {
+            best = match (best, dep.condition) {
+                (_, Condition::ServiceCompletedSuccessfully) => {
+                    Some(Condition::ServiceCompletedSuccessfully)
+                }
+                (Some(Condition::ServiceCompletedSuccessfully), _) => best,
+                (_, Condition::ServiceHealthy) => Some(Condition::ServiceHealthy),
+                (None, c) => Some(c),
+                (b, _) => b,
+            };
+        }
+    }
+    best
+}
+
+/// Applies one action and returns the id of the service's container.
+async fn apply_one(
+    engine: &Engine,
+    project: &Project,
+    d: &Desired,
+    change: &Change,
+    existing: Option<&str>,
+    opts: &Options,
+    status: &Status,
+) -> Result<String, Error> {
+    let service = &d.service;
+    match change {
+        Change::Keep => {
+            status.line(service, "Running");
+            Ok(existing.unwrap_or_default().to_owned())
+        }
+        Change::Start => {
+            let id = existing.unwrap_or_default();
+            engine.start(id).await.map_err(|e| in_service(service, e))?;
+            status.line(service, "Started");
+            Ok(id.to_owned())
+        }
+        Change::Create | Change::Recreate(_) => {
+            if let (Change::Recreate(reasons), Some(old)) = (change, existing) {
+                status.line(service, &format!("Recreate ({})", reasons.join(", ")));
+                engine.stop(old, opts.timeout).await?;
+                engine.remove(old, true, false).await?;
+            }
+            let owner = owner(project, service, &d.hash, false);
+            let id = engine
+                .create(&d.container_name, &d.spec, &owner)
+                .await
+                .map_err(|e| in_service(service, e))?;
+            status.line(
+                service,
+                if matches!(change, Change::Create) {
+                    "Created"
+                } else {
+                    "Recreated"
+                },
+            );
+            if let Err(e) = engine.start(&id).await {
+                // A container that cannot start is not left behind half-made.
+                let _ = engine.remove(&id, true, false).await;
+                return Err(in_service(service, e));
+            }
+            status.line(service, "Started");
+            Ok(id)
+        }
+    }
+}
+
+/// Names the service in an engine error that does not already.
+fn in_service(service: &str, e: EngineError) -> Error {
+    let text = e.to_string();
+    if text.contains(&format!("`{service}`")) {
+        Error::failed(text)
+    } else {
+        Error::failed(format!("service `{service}`: {text}"))
+    }
+}
+
+/// Waits until a container satisfies a `depends_on` condition.
+pub async fn wait_for(
+    engine: &Engine,
+    service: &str,
+    id: &str,
+    condition: Condition,
+    known: Option<Health>,
+    status: &Status,
+) -> Result<(), Error> {
+    match condition {
+        Condition::ServiceStarted => Ok(()),
+        Condition::ServiceCompletedSuccessfully => {
+            let code = engine.wait(id).await?;
+            if code == 0 {
+                status.line(service, "Completed");
+                Ok(())
+            } else {
+                Err(exited_error(engine, service, id, code, "had to complete successfully").await)
+            }
+        }
+        Condition::ServiceHealthy => {
+            if known == Some(Health::Healthy) {
+                return Ok(());
+            }
+            status.line(service, "Waiting for healthy");
+            wait_healthy(engine, service, id).await?;
+            status.line(service, "Healthy");
+            Ok(())
+        }
+    }
+}
+
+/// Polls the container's health until it is healthy; unhealthy or exited is an error with the
+/// service's last log lines.
+pub async fn wait_healthy(engine: &Engine, service: &str, id: &str) -> Result<(), Error> {
+    loop {
+        let Some(now) = engine.status(id).await? else {
+            return Err(Error::failed(format!(
+                "the container of service `{service}` disappeared while devenv waited for it"
+            )));
+        };
+        if now.state != ContainerState::Running && now.state != ContainerState::Restarting {
+            // A container that died while starting never turns healthy: say so now.
+            let code = now.exit_code.unwrap_or(-1);
+            return Err(
+                exited_error(engine, service, id, code, "was expected to become healthy").await,
+            );
+        }
+        match now.health {
+            Some(Health::Healthy) => return Ok(()),
+            Some(Health::Unhealthy) => {
+                let logs = last_logs(engine, id, 20).await;
+                return Err(Error::with_hint(
+                    format!("service `{service}` is unhealthy{logs}"),
+                    format!(
+                        "see `devenv logs {service}`; the healthcheck in the config decides what healthy means"
+                    ),
+                ));
+            }
+            None => {
+                return Err(Error::with_hint(
+                    format!(
+                        "service `{service}` has no healthcheck, but another service waits for it to be healthy"
+                    ),
+                    format!(
+                        "add a `healthcheck:` to `{service}`, or use `condition: service_started`"
+                    ),
+                ));
+            }
+            Some(Health::Starting) => {}
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+pub async fn exited_error(
+    engine: &Engine,
+    service: &str,
+    id: &str,
+    code: i64,
+    expectation: &str,
+) -> Error {
+    let logs = last_logs(engine, id, 20).await;
+    Error::with_hint(
+        format!("service `{service}` exited with code {code} but {expectation}{logs}"),
+        format!("see `devenv logs {service}`"),
+    )
+}
+
+/// The last lines a container printed, formatted to follow an error message.
+pub async fn last_logs(engine: &Engine, id: &str, lines: u64) -> String {
+    use futures_util::StreamExt;
+    let mut stream = engine.logs(
+        id,
+        &LogOptions {
+            follow: false,
+            tail: Some(lines),
+            since: None,
+            timestamps: false,
+        },
+    );
+    let mut out = String::new();
+    while let Some(Ok(chunk)) = stream.next().await {
+        out.push_str("\n  | ");
+        out.push_str(String::from_utf8_lossy(&chunk.line).trim_end());
+    }
+    if out.is_empty() {
+        out
+    } else {
+        format!("; its last log lines:{out}")
+    }
+}
+
+/// What a converge did: the plan it ran and each service's container id.
+pub struct Converged {
+    pub plan: Plan,
+    pub started: Started,
+}
+
+/// The whole of `up -d` for `services`: one list call, images, networks and volumes (only when
+/// something has to change), the diff, and its application. `remove_orphans` removes
+/// containers of services gone from the config; otherwise they are reported.
+pub async fn converge(
+    engine: &Engine,
+    project: &Project,
+    services: &BTreeSet<String>,
+    opts: &Options,
+    remove_orphans: bool,
+    status: &Status,
+) -> Result<Converged, Error> {
+    let containers: Vec<ContainerInfo> = engine
+        .list(&project.name, true)
+        .await?
+        .into_iter()
+        .filter(|c| !c.oneoff)
+        .collect();
+    let images = ensure_images(engine, project, services, opts.build, status).await?;
+    let desired = desired_layers(project, services, &images);
+    let known: BTreeSet<String> = project.services.keys().cloned().collect();
+    let plan = crate::plan::diff::diff(
+        &desired,
+        &actual_state(&containers),
+        &known,
+        opts.force_recreate,
+    );
+    if !plan.orphans.is_empty() {
+        if remove_orphans {
+            let removals = plan.orphans.iter().map(|(service, id)| async move {
+                engine.stop(id, opts.timeout).await?;
+                engine.remove(id, true, false).await?;
+                status.line(service, "Removed orphan");
+                Ok::<(), EngineError>(())
+            });
+            try_join_all(removals).await?;
+        } else {
+            let names: BTreeSet<&str> = plan.orphans.iter().map(|(s, _)| s.as_str()).collect();
+            crate::ui::warn(&format!(
+                "warning: found containers of services no longer in the config: {}\n  = hint: `devenv up --remove-orphans` removes them",
+                names.into_iter().collect::<Vec<_>>().join(", ")
+            ));
+        }
+    }
+    // A running, unchanged stack already has its network and volumes: no call needed.
+    if !plan.is_noop() {
+        ensure_objects(engine, project, services).await?;
+    }
+    let started = apply(engine, project, &plan, &desired, &containers, opts, status).await?;
+    Ok(Converged { plan, started })
+}
+
+/// Resolves on the first SIGINT or SIGTERM.
+pub async fn interrupted() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}

@@ -1,0 +1,73 @@
+//! `devenv down`: stop and remove the project's containers and networks; volumes only on request.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use futures_util::future::join_all;
+
+use super::session::Session;
+use crate::cli::{DownArgs, GlobalArgs};
+use crate::error::Error;
+use crate::ui::Status;
+
+pub async fn run(global: &GlobalArgs, args: &DownArgs) -> Result<(), Error> {
+    let session = Session::open(global).await?;
+    let project = session.project();
+    let engine = &session.engine;
+    let timeout = args.timeout.map(Duration::from_secs);
+    let containers = session.containers(true, true).await?;
+    let (orphans, ours): (Vec<_>, Vec<_>) = containers
+        .into_iter()
+        .partition(|c| !c.oneoff && !project.services.contains_key(&c.service));
+    if !orphans.is_empty() && !args.remove_orphans {
+        let names: BTreeSet<&str> = orphans.iter().map(|c| c.service.as_str()).collect();
+        crate::ui::warn(&format!(
+            "warning: leaving containers of services no longer in the config: {}\n  = hint: `devenv down --remove-orphans` removes them",
+            names.into_iter().collect::<Vec<_>>().join(", ")
+        ));
+    }
+    let targets: Vec<_> = if args.remove_orphans {
+        ours.into_iter().chain(orphans).collect()
+    } else {
+        ours
+    };
+    let status = Status::new(targets.iter().map(|c| &c.name));
+    let status = &status;
+    let removals = targets.iter().map(|c| async move {
+        engine.stop(&c.id, timeout).await?;
+        // Anonymous volumes go with their container; named ones are the user's.
+        engine.remove(&c.id, true, true).await?;
+        status.line(&c.name, "Removed");
+        Ok::<(), Error>(())
+    });
+    let mut first_error = None;
+    for r in join_all(removals).await {
+        if let Err(e) = r {
+            first_error.get_or_insert(e);
+        }
+    }
+    if let Some(e) = first_error {
+        return Err(e);
+    }
+    let networks = engine.list_networks(&project.name).await?;
+    let removals = networks
+        .iter()
+        .map(|n| engine.remove_network(&project.name, &n.name));
+    for (n, r) in networks.iter().zip(join_all(removals).await) {
+        match r {
+            Ok(()) => status.line(&n.name, "Removed network"),
+            Err(e) => crate::ui::warn(&format!("warning: {e}")),
+        }
+    }
+    if args.volumes {
+        let volumes = engine.list_volumes(&project.name).await?;
+        let removals = volumes
+            .iter()
+            .map(|v| engine.remove_volume(&project.name, &v.name));
+        for (v, r) in volumes.iter().zip(join_all(removals).await) {
+            r?;
+            status.line(&v.name, "Removed volume");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,45 @@
+//! `devenv exec`: a command in a service's running container, exiting with its code.
+
+use super::session::{Session, check_names};
+use crate::cli::{ExecArgs, GlobalArgs};
+use crate::engine::{ContainerState, ExecRequest, Stdio};
+use crate::error::{Error, exit};
+
+pub async fn run(global: &GlobalArgs, args: &ExecArgs) -> Result<(), Error> {
+    let session = Session::open(global).await?;
+    check_names(session.project(), std::slice::from_ref(&args.service))?;
+    let containers = session.containers(false, false).await?;
+    let Some(container) = containers
+        .iter()
+        .find(|c| c.service == args.service && c.state == ContainerState::Running)
+    else {
+        return Err(Error::with_hint(
+            format!("service `{}` is not running", args.service),
+            format!("start it with `devenv up -d {}`", args.service),
+        ));
+    };
+    let env = args
+        .env
+        .iter()
+        .filter_map(|pair| match pair.split_once('=') {
+            Some((k, v)) => Some((k.to_owned(), v.to_owned())),
+            None => std::env::var(pair).ok().map(|v| (pair.clone(), v)),
+        })
+        .collect();
+    let request = ExecRequest {
+        cmd: args.command.clone(),
+        env,
+        user: args.user.clone(),
+        workdir: args.workdir.clone(),
+        tty: true,
+        privileged: false,
+    };
+    match session
+        .engine
+        .exec(&container.id, &request, Stdio::Inherit)
+        .await?
+    {
+        0 => Ok(()),
+        code => Err(Error::Exit(i32::try_from(code).unwrap_or(exit::FAILURE))),
+    }
+}

@@ -1,0 +1,71 @@
+//! `devenv build` and `devenv pull`: the images of the services, with progress.
+
+use futures_util::future::try_join_all;
+
+use super::load_project;
+use super::session::check_names;
+use crate::apply;
+use crate::cli::{BuildArgs, GlobalArgs, ServicesArgs};
+use crate::engine::Engine;
+use crate::error::Error;
+use crate::plan::desired::image_name;
+use crate::ui::progress::Progress;
+
+fn chosen(all: impl Iterator<Item = String>, names: &[String]) -> Vec<String> {
+    all.filter(|s| names.is_empty() || names.contains(s))
+        .collect()
+}
+
+pub async fn build(global: &GlobalArgs, args: &BuildArgs) -> Result<(), Error> {
+    let loaded = load_project(global)?;
+    let project = &loaded.project;
+    check_names(project, &args.services)?;
+    let services = chosen(
+        project
+            .services
+            .iter()
+            .filter(|(_, s)| s.build.is_some())
+            .map(|(k, _)| k.clone()),
+        &args.services,
+    );
+    if services.is_empty() {
+        crate::ui::warn("nothing to build: no selected service has a `build:` section");
+        return Ok(());
+    }
+    let engine = Engine::connect().await?;
+    let progress = Progress::new(services.iter().map(String::len).max().unwrap_or(0));
+    try_join_all(
+        services
+            .iter()
+            .map(|s| apply::build(&engine, project, s, args.no_cache, args.pull, &progress)),
+    )
+    .await?;
+    Ok(())
+}
+
+pub async fn pull(global: &GlobalArgs, args: &ServicesArgs) -> Result<(), Error> {
+    let loaded = load_project(global)?;
+    let project = &loaded.project;
+    check_names(project, &args.services)?;
+    let services = chosen(
+        project
+            .services
+            .iter()
+            .filter(|(_, s)| s.build.is_none())
+            .map(|(k, _)| k.clone()),
+        &args.services,
+    );
+    if services.is_empty() {
+        crate::ui::warn("nothing to pull: every selected service is built locally");
+        return Ok(());
+    }
+    let engine = Engine::connect().await?;
+    let progress = Progress::new(services.iter().map(String::len).max().unwrap_or(0));
+    let pulls = services.iter().map(|s| {
+        let reference = image_name(project, s, &project.services[s]);
+        let (engine, progress) = (&engine, &progress);
+        async move { apply::pull(engine, s, &reference, progress).await }
+    });
+    try_join_all(pulls).await?;
+    Ok(())
+}

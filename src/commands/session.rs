@@ -1,0 +1,120 @@
+//! What most commands start with: the loaded project, a connected engine, and the services the
+//! command line names, checked against the config.
+
+use std::collections::BTreeSet;
+
+use crate::cli::GlobalArgs;
+use crate::config::Loaded;
+use crate::config::diagnostic::did_you_mean;
+use crate::config::model::Project;
+use crate::engine::{ContainerInfo, ContainerLabels, Engine};
+use crate::error::Error;
+use crate::plan::order;
+
+pub struct Session {
+    pub loaded: Loaded,
+    pub engine: Engine,
+}
+
+impl Session {
+    /// Loads the config first, so a broken config is reported even with no engine around.
+    pub async fn open(global: &GlobalArgs) -> Result<Session, Error> {
+        let loaded = super::load_project(global)?;
+        let engine = Engine::connect().await?;
+        Ok(Session { loaded, engine })
+    }
+
+    pub fn project(&self) -> &Project {
+        &self.loaded.project
+    }
+
+    /// The labels a container of `service` gets.
+    pub fn owner(&self, service: &str, config_hash: &str, oneoff: bool) -> ContainerLabels {
+        owner(self.project(), service, config_hash, oneoff)
+    }
+
+    /// The project's containers, one-off ones included or not.
+    pub async fn containers(
+        &self,
+        include_stopped: bool,
+        oneoff: bool,
+    ) -> Result<Vec<ContainerInfo>, Error> {
+        let all = self
+            .engine
+            .list(&self.project().name, include_stopped)
+            .await?;
+        Ok(all.into_iter().filter(|c| oneoff || !c.oneoff).collect())
+    }
+}
+
+pub fn owner(project: &Project, service: &str, config_hash: &str, oneoff: bool) -> ContainerLabels {
+    ContainerLabels {
+        project: project.name.clone(),
+        service: service.to_owned(),
+        config_hash: config_hash.to_owned(),
+        oneoff,
+        config_files: project
+            .files
+            .iter()
+            .map(|f| f.display().to_string())
+            .collect(),
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+    }
+}
+
+/// Checks service names from the command line; an unknown one is a usage error (exit 2).
+pub fn check_names(project: &Project, names: &[String]) -> Result<(), Error> {
+    for name in names {
+        if !project.services.contains_key(name) {
+            let hint = did_you_mean(name, project.services.keys().map(String::as_str))
+                .map(|s| format!("did you mean `{s}`?"))
+                .unwrap_or_else(|| {
+                    format!(
+                        "the services are: {}",
+                        project
+                            .services
+                            .keys()
+                            .cloned()
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                });
+            return Err(Error::Config(format!(
+                "error: no service `{name}` in the config\n  = hint: {hint}"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Profiles switched on through `DEVENV_PROFILES` (or compose's `COMPOSE_PROFILES`).
+fn active_profiles() -> Vec<String> {
+    let raw = std::env::var("DEVENV_PROFILES")
+        .or_else(|_| std::env::var("COMPOSE_PROFILES"))
+        .unwrap_or_default();
+    raw.split(',')
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+/// The services a command acts on: those named (and, unless `no_deps`, their dependencies),
+/// or every service whose profiles are active.
+pub fn select(
+    project: &Project,
+    names: &[String],
+    no_deps: bool,
+) -> Result<BTreeSet<String>, Error> {
+    check_names(project, names)?;
+    if !names.is_empty() {
+        return Ok(order::with_dependencies(project, names, no_deps));
+    }
+    let profiles = active_profiles();
+    let enabled: Vec<String> = project
+        .services
+        .iter()
+        .filter(|(_, s)| s.profiles.is_empty() || s.profiles.iter().any(|p| profiles.contains(p)))
+        .map(|(k, _)| k.clone())
+        .collect();
+    Ok(order::with_dependencies(project, &enabled, false))
+}

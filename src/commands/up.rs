@@ -1,0 +1,192 @@
+//! `devenv up`: converge the stack, then (unless `-d`) follow every service's logs until Ctrl-C.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use futures_util::future::join_all;
+use tokio::sync::mpsc;
+
+use super::session::{Session, select};
+use crate::apply::{self, BuildMode, Options, interrupted};
+use crate::cli::{GlobalArgs, UpArgs};
+use crate::engine::{Engine, LogOptions};
+use crate::error::{Error, exit};
+use crate::plan::diff::Change;
+use crate::plan::order;
+use crate::ui::Status;
+use crate::ui::logs::LogPrinter;
+
+pub async fn run(global: &GlobalArgs, args: &UpArgs) -> Result<(), Error> {
+    let session = Session::open(global).await?;
+    let project = session.project();
+    let services = select(project, &args.services, args.no_deps)?;
+    let status = Status::new(services.iter());
+    let opts = Options {
+        build: if args.build {
+            BuildMode::Always
+        } else if args.no_build {
+            BuildMode::Never
+        } else {
+            BuildMode::Missing
+        },
+        force_recreate: args.force_recreate,
+        timeout: args.timeout.map(Duration::from_secs),
+    };
+    let converged = tokio::select! {
+        result = apply::converge(&session.engine, project, &services, &opts, args.remove_orphans, &status) => result?,
+        _ = interrupted() => {
+            crate::ui::warn("interrupted; run `devenv up` again to finish, or `devenv down` to clean up");
+            return Err(Error::Exit(exit::INTERRUPTED));
+        }
+    };
+    if args.wait {
+        wait_ready(&session.engine, project, &converged.started, &status).await?;
+    }
+    if args.detach {
+        return Ok(());
+    }
+    // Logs of containers this run started are shown from their beginning; those that were
+    // already running show only what comes next.
+    let fresh: BTreeSet<String> = converged
+        .plan
+        .layers
+        .iter()
+        .flatten()
+        .filter(|a| a.change != Change::Keep)
+        .map(|a| a.service.clone())
+        .collect();
+    let ordered: Vec<String> = order::ordered(project)
+        .into_iter()
+        .filter(|s| services.contains(s))
+        .collect();
+    attach(
+        &session.engine,
+        &ordered,
+        &converged.started,
+        &fresh,
+        opts.timeout,
+        &status,
+    )
+    .await
+}
+
+/// `--wait`: every service running, and healthy where it has a healthcheck.
+async fn wait_ready(
+    engine: &Engine,
+    project: &crate::config::model::Project,
+    started: &apply::Started,
+    status: &Status,
+) -> Result<(), Error> {
+    let waits = started.iter().map(|(service, id)| async move {
+        let has_check = project.services[service]
+            .healthcheck
+            .as_ref()
+            .is_some_and(|h| !h.disable);
+        if has_check {
+            apply::wait_healthy(engine, service, id).await?;
+            status.line(service, "Healthy");
+            return Ok(());
+        }
+        match engine.status(id).await? {
+            Some(s) if s.state == crate::engine::ContainerState::Running => Ok(()),
+            Some(s) => Err(apply::exited_error(
+                engine,
+                service,
+                id,
+                s.exit_code.unwrap_or(-1),
+                "was expected to keep running",
+            )
+            .await),
+            None => Err(Error::failed(format!(
+                "the container of service `{service}` is gone"
+            ))),
+        }
+    });
+    for result in join_all(waits).await {
+        result?;
+    }
+    Ok(())
+}
+
+/// Follows the logs of every started service with a prefix each. The first Ctrl-C stops the
+/// containers in parallel, each within its grace period; a second one kills them.
+async fn attach(
+    engine: &Engine,
+    ordered: &[String],
+    started: &apply::Started,
+    fresh: &BTreeSet<String>,
+    timeout: Option<Duration>,
+    status: &Status,
+) -> Result<(), Error> {
+    let printer = LogPrinter::new(ordered, true);
+    let (tx, mut rx) = mpsc::channel::<(String, Vec<u8>)>(1024);
+    for service in ordered {
+        let Some(id) = started.get(service) else {
+            continue;
+        };
+        let options = LogOptions {
+            follow: true,
+            tail: if fresh.contains(service) {
+                None
+            } else {
+                Some(0)
+            },
+            since: None,
+            timestamps: false,
+        };
+        let mut stream = engine.logs(id, &options);
+        let tx = tx.clone();
+        let service = service.clone();
+        tokio::spawn(async move {
+            while let Some(Ok(chunk)) = stream.next().await {
+                if tx
+                    .send((service.clone(), chunk.line.to_vec()))
+                    .await
+                    .is_err()
+                {
+                    break;
+                }
+            }
+        });
+    }
+    drop(tx);
+    let stop = interrupted();
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            line = rx.recv() => match line {
+                Some((service, line)) => printer.line(&service, &line),
+                // Every container has exited on its own.
+                None => return Ok(()),
+            },
+            _ = &mut stop => break,
+        }
+    }
+    crate::ui::warn("Stopping (press Ctrl-C again to kill)");
+    let stops = started.iter().map(|(service, id)| async move {
+        let result = engine.stop(id, timeout).await;
+        if result.is_ok() {
+            status.line(service, "Stopped");
+        }
+        result
+    });
+    tokio::select! {
+        results = join_all(stops) => {
+            for r in results {
+                r?;
+            }
+        }
+        _ = interrupted() => {
+            let kills = started.iter().map(|(service, id)| async move {
+                let r = engine.kill(id, None).await;
+                status.line(service, "Killed");
+                r
+            });
+            for r in join_all(kills).await {
+                r?;
+            }
+        }
+    }
+    Err(Error::Exit(exit::INTERRUPTED))
+}
