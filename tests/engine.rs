@@ -845,10 +845,16 @@ async fn run_attached_inherits_a_piped_stdin() {
         let mut stdin = child.stdin.take().expect("stdin");
         stdin.write_all(b"piped-through-cat\n").expect("write");
     }
-    let output = tokio::task::spawn_blocking(move || child.wait_with_output())
-        .await
-        .expect("join")
-        .expect("child output");
+    // A child stuck on its stdin would hang the suite: give it a minute, then end it.
+    let pid = child.id();
+    let waiting = tokio::task::spawn_blocking(move || child.wait_with_output());
+    let output = match tokio::time::timeout(Duration::from_secs(60), waiting).await {
+        Ok(joined) => joined.expect("join").expect("child output"),
+        Err(_) => {
+            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+            panic!("the child did not finish within 60 s: stdin EOF never reached the container?");
+        }
+    };
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),
@@ -1137,4 +1143,128 @@ async fn an_unreachable_engine_is_reported_within_two_seconds() {
     assert!(took < Duration::from_millis(2500), "{took:?}");
     assert!(err.to_string().contains("no answer within 2 s"), "{err}");
     assert!(matches!(err, EngineError::Unreachable { .. }), "{err:?}");
+}
+
+/// The child half of the next test: an attached one-off with a TTY, run inside `script`'s
+/// pseudo-terminal.
+#[tokio::test]
+#[ignore = "run by run_attached_with_a_tty_sizes_it_and_restores_the_terminal under script(1)"]
+async fn child_run_attached_with_a_tty() {
+    let Ok(project) = std::env::var("DEVENV_TEST_CHILD_PROJECT") else {
+        return;
+    };
+    let engine = Engine::connect().await.expect("connect");
+    let mut run_owner = owner(&project, "console");
+    run_owner.oneoff = true;
+    let mut spec = oneoff_spec(&[
+        "sh",
+        "-c",
+        // API 1.41 cannot size a TTY before start, so the first resize races the program;
+        // wait for it rather than for a guessed delay.
+        "while [ -z \"$(stty size 2>/dev/null)\" ]; do sleep 0.02; done; \
+         echo size-$(stty size | tr ' ' x); read line; echo size-$(stty size | tr ' ' x); echo got-$line; exit 4",
+    ]);
+    spec.tty = true;
+    let id = engine
+        .create(&format!("{project}-console-run-1"), &spec, &run_owner)
+        .await
+        .expect("create");
+    let code = engine
+        .run_attached(&id, true, true, Stdio::Inherit)
+        .await
+        .expect("run");
+    assert_eq!(code, 4);
+}
+
+#[test]
+fn run_attached_with_a_tty_sizes_it_and_restores_the_terminal() {
+    use std::io::{Read, Write};
+    ensure_test_image();
+    let project = unique_project();
+    let _cleanup = Cleanup::new(&project);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path().display();
+    let exe = std::env::current_exe().expect("test binary");
+    // script(1) gives the child a pseudo-terminal. The shell inside sizes it, records its
+    // settings, runs the child in the background (stdin explicitly from the terminal), and
+    // when told to, resizes the terminal and signals the child as a window manager would.
+    let shell = format!(
+        "stty rows 33 cols 111; stty -g > {d}/before; \
+         {exe} --exact child_run_attached_with_a_tty --ignored --nocapture 0</dev/tty & child=$!; \
+         while [ ! -e {d}/resize ]; do sleep 0.05; done; \
+         stty rows 40 cols 120; kill -WINCH $child; touch {d}/resized; \
+         wait $child; echo child-exit=$?; stty -g > {d}/after",
+        exe = exe.display()
+    );
+    let script = Command::new("script")
+        .args(["-qec", &shell, "/dev/null"])
+        .env("DEVENV_TEST_CHILD_PROJECT", &project)
+        .stdin(ProcessStdio::piped())
+        .stdout(ProcessStdio::piped())
+        .stderr(ProcessStdio::piped())
+        .spawn()
+        .expect("spawn script");
+    // A failed assertion must not leave script and its shell looping behind.
+    struct KillOnDrop(std::process::Child);
+    impl Drop for KillOnDrop {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut script = KillOnDrop(script);
+    let output = Arc::new(Mutex::new(String::new()));
+    let reader = {
+        let output = Arc::clone(&output);
+        let mut stdout = script.0.stdout.take().expect("stdout");
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stdout.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                output
+                    .lock()
+                    .expect("lock")
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        })
+    };
+    let wait_for = |what: &dyn Fn() -> bool, label: &str| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !what() {
+            if Instant::now() >= deadline {
+                let seen = output.lock().map(|o| o.clone()).unwrap_or_default();
+                panic!("timed out waiting for {label}; output so far:\n{seen}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+
+    wait_for(
+        &|| output.lock().expect("lock").contains("size-33x111"),
+        "the first size",
+    );
+    std::fs::write(dir.path().join("resize"), "").expect("signal resize");
+    wait_for(&|| dir.path().join("resized").exists(), "the resize");
+    // SIGWINCH → resize call is local and quick; give it a moment before the next `stty size`.
+    std::thread::sleep(Duration::from_millis(500));
+    let mut stdin = script.0.stdin.take().expect("stdin");
+    stdin.write_all(b"hello\r").expect("type");
+    stdin.flush().expect("flush");
+    wait_for(
+        &|| output.lock().expect("lock").contains("child-exit="),
+        "the child to end",
+    );
+    drop(stdin);
+    let status = script.0.wait().expect("script ends");
+    reader.join().expect("reader");
+    let output = output.lock().expect("lock").clone();
+    assert!(status.success(), "{output}");
+    assert!(output.contains("size-40x120"), "{output}");
+    assert!(output.contains("got-hello"), "{output}");
+    assert!(output.contains("child-exit=0"), "{output}");
+    let before = std::fs::read_to_string(dir.path().join("before")).expect("before");
+    let after = std::fs::read_to_string(dir.path().join("after")).expect("after");
+    assert_eq!(before, after, "terminal settings restored");
 }

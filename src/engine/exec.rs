@@ -267,10 +267,22 @@ impl Engine {
                     } else {
                         None
                     };
-                let resizer = tty.then(|| {
-                    let engine = self.clone();
-                    tokio::spawn(async move { engine.follow_window_size(resize).await })
-                });
+                // Size the remote TTY before relaying, so the first thing the program prints
+                // already fits; API 1.41 cannot set the size at create.
+                let resizer = if tty {
+                    // Listen before the first resize, so a change in between is not lost.
+                    use tokio::signal::unix::{SignalKind, signal};
+                    let changes = signal(SignalKind::window_change()).ok();
+                    self.initial_resize(&resize).await;
+                    changes.map(|changes| {
+                        let engine = self.clone();
+                        tokio::spawn(
+                            async move { engine.follow_window_changes(resize, changes).await },
+                        )
+                    })
+                } else {
+                    None
+                };
                 let feeder = attach_stdin.then(|| {
                     tokio::spawn(async move {
                         forward_stdin(&mut input).await;
@@ -289,35 +301,47 @@ impl Engine {
         }
     }
 
-    /// Sizes the remote TTY now and again on every SIGWINCH.
-    async fn follow_window_size(&self, target: ResizeTarget) {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut changes = signal(SignalKind::window_change()).ok();
-        loop {
-            if let Some((rows, cols)) = window_size() {
-                let (h, w) = (i32::from(rows), i32::from(cols));
-                // A failed resize only leaves the old size; the session goes on.
-                let _ = match &target {
-                    ResizeTarget::Exec(id) => {
-                        self.docker
-                            .resize_exec(id, ResizeExecOptions { h, w })
-                            .await
-                    }
-                    ResizeTarget::Container(id) => {
-                        self.docker
-                            .resize_container_tty(id, ResizeContainerTTYOptions { h, w })
-                            .await
-                    }
-                };
+    /// Gives the remote TTY the local window's size, if there is a local window.
+    async fn resize_to_window(&self, target: &ResizeTarget) -> bool {
+        let Some((rows, cols)) = window_size() else {
+            return true;
+        };
+        let (h, w) = (i32::from(rows), i32::from(cols));
+        let result = match target {
+            ResizeTarget::Exec(id) => {
+                self.docker
+                    .resize_exec(id, ResizeExecOptions { h, w })
+                    .await
             }
-            match changes.as_mut() {
-                Some(signals) => {
-                    if signals.recv().await.is_none() {
-                        return;
-                    }
-                }
-                None => return,
+            ResizeTarget::Container(id) => {
+                self.docker
+                    .resize_container_tty(id, ResizeContainerTTYOptions { h, w })
+                    .await
             }
+        };
+        result.is_ok()
+    }
+
+    /// The first resize can come too early for a process that is still starting; try again
+    /// a few times, as the docker CLI does. A size that never sticks only leaves the default.
+    async fn initial_resize(&self, target: &ResizeTarget) {
+        for attempt in 1..=10u64 {
+            if self.resize_to_window(target).await {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10 * attempt)).await;
+        }
+    }
+
+    /// Resizes the remote TTY on every SIGWINCH until the session ends.
+    async fn follow_window_changes(
+        &self,
+        target: ResizeTarget,
+        mut changes: tokio::signal::unix::Signal,
+    ) {
+        while changes.recv().await.is_some() {
+            // A failed resize only leaves the old size; the session goes on.
+            self.resize_to_window(&target).await;
         }
     }
 }
