@@ -818,6 +818,31 @@ async fn child_run_attached_with_inherited_stdio() {
         .await
         .expect("run");
     assert_eq!(code, 0);
+
+    // exec with inherited stdio: stdin is already at its end, so `cat` ends at once.
+    let sleeper_id = engine
+        .create(
+            &format!("{project}-web-1"),
+            &sleeper(),
+            &owner(&project, "web"),
+        )
+        .await
+        .expect("create");
+    engine.start(&sleeper_id).await.expect("start");
+    let request = ExecRequest {
+        cmd: vec![
+            "sh".to_owned(),
+            "-c".to_owned(),
+            "cat; echo exec-done; echo exec-err >&2; exit 6".to_owned(),
+        ],
+        tty: true,
+        ..Default::default()
+    };
+    let code = engine
+        .exec(&sleeper_id, &request, Stdio::Inherit)
+        .await
+        .expect("exec");
+    assert_eq!(code, 6);
 }
 
 #[tokio::test]
@@ -863,6 +888,11 @@ async fn run_attached_inherits_a_piped_stdin() {
     );
     assert!(stdout.contains("1 passed"), "the child test ran:\n{stdout}");
     assert!(stdout.contains("piped-through-cat\n"), "{stdout}");
+    // Not terminals, so no TTY: the streams stay apart.
+    assert!(stdout.contains("exec-done\n"), "{stdout}");
+    assert!(!stdout.contains("exec-err"), "{stdout}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("exec-err\n"), "{stderr}");
 }
 
 #[tokio::test]
@@ -1267,4 +1297,69 @@ fn run_attached_with_a_tty_sizes_it_and_restores_the_terminal() {
     let before = std::fs::read_to_string(dir.path().join("before")).expect("before");
     let after = std::fs::read_to_string(dir.path().join("after")).expect("after");
     assert_eq!(before, after, "terminal settings restored");
+}
+
+/// A stand-in engine that answers the version handshake and then hangs up on every other
+/// request: the real engine cannot be made to vanish in a shared test run.
+async fn vanishing_engine() -> (String, tokio::task::JoinHandle<()>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let server = tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match socket.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let head = String::from_utf8_lossy(&head);
+                if head.starts_with("GET /version") {
+                    let body =
+                        r#"{"Version":"20.10.0","ApiVersion":"1.41","MinAPIVersion":"1.12"}"#;
+                    let response = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = socket.write_all(response.as_bytes()).await;
+                }
+                // Anything else: drop the connection without a word.
+            });
+        }
+    });
+    (format!("tcp://{addr}"), server)
+}
+
+#[tokio::test]
+async fn an_engine_that_goes_away_mid_command_is_lost() {
+    let (host, server) = vanishing_engine().await;
+    let endpoint = Endpoint {
+        host: host.clone(),
+        tls: None,
+        origin: "test".to_owned(),
+    };
+    let engine = Engine::connect_to(endpoint).await.expect("handshake works");
+    assert_eq!(engine.api_version(), "1.41");
+    let err = engine.list("whatever", true).await.expect_err("hung up");
+    server.abort();
+    match &err {
+        EngineError::Lost { address, op, .. } => {
+            assert_eq!(address, &host);
+            assert!(op.contains("list the containers"), "{op}");
+        }
+        other => panic!("expected Lost, got {other:?}"),
+    }
+    assert!(err.is_connection_lost());
+    let text = err.to_string();
+    assert!(
+        text.starts_with("lost the docker engine at tcp://127.0.0.1:"),
+        "{text}"
+    );
+    assert!(!text.contains("hyper"), "{text}");
+    eprintln!("{text}");
 }

@@ -3,7 +3,6 @@
 //! It never prints. Each call returns typed results or an [`EngineError`] whose message is
 //! meant for the user; progress goes to callbacks. Ownership of engine objects is recorded in
 //! labels (see [`labels`]): anything without the project label is never touched.
-#![allow(dead_code)]
 
 mod archive;
 mod connect;
