@@ -1,5 +1,4 @@
-//! The engine layer against the real local Docker engine: one unique project per test, and
-//! everything that project labelled is removed afterwards, even when the test fails.
+//! The engine layer against the real Docker engine, one project per test, cleaned by label.
 
 mod common;
 

@@ -1,5 +1,4 @@
-//! Interactive sessions: `exec` in a running container and attached one-off runs, with the
-//! process's own stdio (TTY, raw mode, resize) or with output captured line by line.
+//! Interactive sessions: `exec` and attached one-off runs, on our stdio or captured by line.
 
 use std::collections::BTreeMap;
 use std::pin::Pin;
