@@ -1362,3 +1362,162 @@ async fn an_engine_that_goes_away_mid_command_is_lost() {
     assert!(!text.contains("hyper"), "{text}");
     eprintln!("{text}");
 }
+
+/// Starts this test binary again to run one ignored child test, with the project and a file
+/// for the child's result in its environment.
+fn spawn_child(test: &str, project: &str, result: &std::path::Path) -> std::process::Child {
+    Command::new(std::env::current_exe().expect("test binary"))
+        .args(["--exact", test, "--ignored", "--nocapture"])
+        .env("DEVENV_TEST_CHILD_PROJECT", project)
+        .env("DEVENV_TEST_CHILD_RESULT", result)
+        .stdin(ProcessStdio::null())
+        .stdout(ProcessStdio::piped())
+        .stderr(ProcessStdio::piped())
+        .spawn()
+        .expect("spawn child")
+}
+
+/// Reads a child's stdout until `marker` shows up (or 60 s pass), returning what it read.
+fn read_until(stdout: &mut std::process::ChildStdout, marker: &str) -> String {
+    use std::io::Read;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut seen = String::new();
+    let mut buf = [0u8; 4096];
+    while !seen.contains(marker) {
+        assert!(Instant::now() < deadline, "no `{marker}` in:\n{seen}");
+        match stdout.read(&mut buf) {
+            Ok(0) => panic!("the child closed its output before `{marker}`:\n{seen}"),
+            Ok(n) => seen.push_str(&String::from_utf8_lossy(&buf[..n])),
+            Err(e) => panic!("reading the child: {e}"),
+        }
+    }
+    seen
+}
+
+/// Waits for a child for up to 60 s, killing it after that.
+fn wait_or_kill(child: &mut std::process::Child) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if child.try_wait().expect("try_wait").is_some() {
+            return;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the child did not finish within 60 s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The child half of the broken-pipe test.
+#[tokio::test]
+#[ignore = "run by run_attached_stops_a_one_off_whose_output_nobody_reads"]
+async fn child_run_attached_into_a_closed_pipe() {
+    let (Ok(project), Ok(result)) = (
+        std::env::var("DEVENV_TEST_CHILD_PROJECT"),
+        std::env::var("DEVENV_TEST_CHILD_RESULT"),
+    ) else {
+        return;
+    };
+    let engine = Engine::connect().await.expect("connect");
+    let mut run_owner = owner(&project, "spam");
+    run_owner.oneoff = true;
+    let spec = ContainerSpec {
+        image: TEST_IMAGE.to_owned(),
+        command: Some(vec!["yes".to_owned()]),
+        ..Default::default()
+    };
+    let id = engine
+        .create(&format!("{project}-spam-run-1"), &spec, &run_owner)
+        .await
+        .expect("create");
+    let code = engine
+        .run_attached(&id, false, false, Stdio::Inherit)
+        .await
+        .expect("run");
+    std::fs::write(result, code.to_string()).expect("write result");
+}
+
+#[test]
+fn run_attached_stops_a_one_off_whose_output_nobody_reads() {
+    // `devenv run spam yes | head -1`: once the reader is gone the run must end.
+    ensure_test_image();
+    let project = unique_project();
+    let _cleanup = Cleanup::new(&project);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let result = dir.path().join("result");
+    let mut child = spawn_child("child_run_attached_into_a_closed_pipe", &project, &result);
+    let mut stdout = child.stdout.take().expect("stdout");
+    read_until(&mut stdout, "y\ny\ny\n");
+    drop(stdout);
+    wait_or_kill(&mut child);
+    let code = std::fs::read_to_string(&result).expect("the child recorded its exit code");
+    assert_eq!(code, "141");
+    let state = docker_ok(&[
+        "ps",
+        "-a",
+        "--filter",
+        &format!("label=dev.devenv.project={project}"),
+        "--format",
+        "{{.State}}",
+    ]);
+    assert_eq!(state, "exited");
+}
+
+/// The child half of the signal test.
+#[tokio::test]
+#[ignore = "run by run_attached_passes_ctrl_c_to_the_container"]
+async fn child_run_attached_receiving_a_signal() {
+    let (Ok(project), Ok(result)) = (
+        std::env::var("DEVENV_TEST_CHILD_PROJECT"),
+        std::env::var("DEVENV_TEST_CHILD_RESULT"),
+    ) else {
+        return;
+    };
+    let engine = Engine::connect().await.expect("connect");
+    let mut run_owner = owner(&project, "worker");
+    run_owner.oneoff = true;
+    let spec = ContainerSpec {
+        image: TEST_IMAGE.to_owned(),
+        command: Some(vec![
+            "sh".to_owned(),
+            "-c".to_owned(),
+            "trap 'echo got-int; exit 9' INT; echo ready; while true; do sleep 0.1; done"
+                .to_owned(),
+        ]),
+        ..Default::default()
+    };
+    let id = engine
+        .create(&format!("{project}-worker-run-1"), &spec, &run_owner)
+        .await
+        .expect("create");
+    let code = engine
+        .run_attached(&id, false, false, Stdio::Inherit)
+        .await
+        .expect("run");
+    std::fs::write(result, code.to_string()).expect("write result");
+}
+
+#[test]
+fn run_attached_passes_ctrl_c_to_the_container() {
+    use std::io::Read;
+    ensure_test_image();
+    let project = unique_project();
+    let _cleanup = Cleanup::new(&project);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let result = dir.path().join("result");
+    let mut child = spawn_child("child_run_attached_receiving_a_signal", &project, &result);
+    let mut stdout = child.stdout.take().expect("stdout");
+    let mut seen = read_until(&mut stdout, "ready\n");
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(sent.success());
+    wait_or_kill(&mut child);
+    stdout.read_to_string(&mut seen).expect("rest of output");
+    let code = std::fs::read_to_string(&result).expect("the child recorded its exit code");
+    assert_eq!(code, "9", "{seen}");
+    assert!(seen.contains("got-int"), "{seen}");
+}
