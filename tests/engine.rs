@@ -1521,3 +1521,177 @@ fn run_attached_passes_ctrl_c_to_the_container() {
     assert_eq!(code, "9", "{seen}");
     assert!(seen.contains("got-int"), "{seen}");
 }
+
+/// Runs `openssl` with the arguments in `dir`, failing the test on error.
+fn openssl(dir: &std::path::Path, args: &[&str]) {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run openssl");
+    assert!(
+        out.status.success(),
+        "openssl {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A CA, a server certificate for 127.0.0.1 and a client certificate, as DOCKER_CERT_PATH
+/// expects them (ca.pem, cert.pem, key.pem) plus the server's pair.
+fn make_certificates(dir: &std::path::Path) {
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+    ];
+    let mut ca = vec!["req", "-x509"];
+    ca.extend(ec);
+    ca.extend([
+        "-keyout",
+        "ca-key.pem",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=devenv-test-ca",
+    ]);
+    openssl(dir, &ca);
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n",
+    )
+    .expect("write");
+    std::fs::write(
+        dir.join("client.ext"),
+        "extendedKeyUsage=clientAuth\nbasicConstraints=CA:FALSE\n",
+    )
+    .expect("write");
+    for (key, csr, cert, ext, cn) in [
+        (
+            "server-key.pem",
+            "server.csr",
+            "server.pem",
+            "server.ext",
+            "/CN=127.0.0.1",
+        ),
+        (
+            "key.pem",
+            "client.csr",
+            "cert.pem",
+            "client.ext",
+            "/CN=devenv-client",
+        ),
+    ] {
+        let mut req = vec!["req"];
+        req.extend(ec);
+        req.extend(["-keyout", key, "-out", csr, "-subj", cn]);
+        openssl(dir, &req);
+        openssl(
+            dir,
+            &[
+                "x509",
+                "-req",
+                "-in",
+                csr,
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca-key.pem",
+                "-CAcreateserial",
+                "-out",
+                cert,
+                "-days",
+                "2",
+                "-extfile",
+                ext,
+            ],
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_tls_engine_is_reached_with_the_client_certificates() {
+    use tokio::io::AsyncBufReadExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    make_certificates(dir.path());
+    let www = dir.path().join("www");
+    std::fs::create_dir(&www).expect("mkdir");
+    std::fs::write(
+        www.join("version"),
+        r#"{"Version":"20.10.0","ApiVersion":"1.41","MinAPIVersion":"1.12"}"#,
+    )
+    .expect("write");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    // openssl's test server stands in for a TLS engine: it demands a client certificate
+    // signed by the CA and serves GET /version from the www directory.
+    let mut server = tokio::process::Command::new("openssl")
+        .args(["s_server", "-accept", &format!("127.0.0.1:{port}")])
+        .args(["-cert", "../server.pem", "-key", "../server-key.pem"])
+        .args(["-CAfile", "../ca.pem", "-Verify", "1", "-WWW"])
+        .current_dir(&www)
+        .stdin(ProcessStdio::null())
+        .stdout(ProcessStdio::piped())
+        .stderr(ProcessStdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start openssl s_server");
+    let mut lines = tokio::io::BufReader::new(server.stdout.take().expect("stdout")).lines();
+    let ready = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if line.contains("ACCEPT") {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert_eq!(ready, Ok(true), "openssl s_server did not start");
+
+    let cert_dir = dir.path().to_string_lossy().into_owned();
+    let host = format!("tcp://127.0.0.1:{port}");
+    let vars = BTreeMap::from([
+        ("DOCKER_HOST", host.clone()),
+        ("DOCKER_TLS_VERIFY", "1".to_owned()),
+        ("DOCKER_CERT_PATH", cert_dir.clone()),
+    ]);
+    let endpoint = resolve_endpoint_with(&|name| vars.get(name).cloned(), None).expect("resolves");
+    assert!(endpoint.tls.is_some());
+    let engine = Engine::connect_to(endpoint)
+        .await
+        .expect("TLS handshake and version");
+    assert_eq!(engine.api_version(), "1.41");
+
+    // Without the certificates the same address is refused, with the reason.
+    let endpoint = Endpoint {
+        host: host.clone(),
+        tls: None,
+        origin: "test".to_owned(),
+    };
+    let err = Engine::connect_to(endpoint)
+        .await
+        .expect_err("plain HTTP to a TLS port");
+    assert!(matches!(err, EngineError::Unreachable { .. }), "{err:?}");
+
+    // Certificates that are not there are named.
+    let vars = BTreeMap::from([
+        ("DOCKER_HOST", host),
+        ("DOCKER_TLS_VERIFY", "1".to_owned()),
+        ("DOCKER_CERT_PATH", format!("{cert_dir}/missing")),
+    ]);
+    let endpoint = resolve_endpoint_with(&|name| vars.get(name).cloned(), None).expect("resolves");
+    let err = Engine::connect_to(endpoint)
+        .await
+        .expect_err("no certificates");
+    assert!(
+        err.to_string().contains("missing/ca.pem does not exist"),
+        "{err}"
+    );
+    server.kill().await.expect("stop s_server");
+}
