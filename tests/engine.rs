@@ -1,5 +1,4 @@
-//! The engine layer against the real local Docker engine: one unique project per test, and
-//! everything that project labelled is removed afterwards, even when the test fails.
+//! The engine layer against the real Docker engine, one project per test, cleaned by label.
 
 mod common;
 
@@ -818,6 +817,31 @@ async fn child_run_attached_with_inherited_stdio() {
         .await
         .expect("run");
     assert_eq!(code, 0);
+
+    // exec with inherited stdio: stdin is already at its end, so `cat` ends at once.
+    let sleeper_id = engine
+        .create(
+            &format!("{project}-web-1"),
+            &sleeper(),
+            &owner(&project, "web"),
+        )
+        .await
+        .expect("create");
+    engine.start(&sleeper_id).await.expect("start");
+    let request = ExecRequest {
+        cmd: vec![
+            "sh".to_owned(),
+            "-c".to_owned(),
+            "cat; echo exec-done; echo exec-err >&2; exit 6".to_owned(),
+        ],
+        tty: true,
+        ..Default::default()
+    };
+    let code = engine
+        .exec(&sleeper_id, &request, Stdio::Inherit)
+        .await
+        .expect("exec");
+    assert_eq!(code, 6);
 }
 
 #[tokio::test]
@@ -845,10 +869,16 @@ async fn run_attached_inherits_a_piped_stdin() {
         let mut stdin = child.stdin.take().expect("stdin");
         stdin.write_all(b"piped-through-cat\n").expect("write");
     }
-    let output = tokio::task::spawn_blocking(move || child.wait_with_output())
-        .await
-        .expect("join")
-        .expect("child output");
+    // A child stuck on its stdin would hang the suite: give it a minute, then end it.
+    let pid = child.id();
+    let waiting = tokio::task::spawn_blocking(move || child.wait_with_output());
+    let output = match tokio::time::timeout(Duration::from_secs(60), waiting).await {
+        Ok(joined) => joined.expect("join").expect("child output"),
+        Err(_) => {
+            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+            panic!("the child did not finish within 60 s: stdin EOF never reached the container?");
+        }
+    };
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),
@@ -857,6 +887,11 @@ async fn run_attached_inherits_a_piped_stdin() {
     );
     assert!(stdout.contains("1 passed"), "the child test ran:\n{stdout}");
     assert!(stdout.contains("piped-through-cat\n"), "{stdout}");
+    // Not terminals, so no TTY: the streams stay apart.
+    assert!(stdout.contains("exec-done\n"), "{stdout}");
+    assert!(!stdout.contains("exec-err"), "{stdout}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("exec-err\n"), "{stderr}");
 }
 
 #[tokio::test]
@@ -1137,4 +1172,526 @@ async fn an_unreachable_engine_is_reported_within_two_seconds() {
     assert!(took < Duration::from_millis(2500), "{took:?}");
     assert!(err.to_string().contains("no answer within 2 s"), "{err}");
     assert!(matches!(err, EngineError::Unreachable { .. }), "{err:?}");
+}
+
+/// The child half of the next test: an attached one-off with a TTY, run inside `script`'s
+/// pseudo-terminal.
+#[tokio::test]
+#[ignore = "run by run_attached_with_a_tty_sizes_it_and_restores_the_terminal under script(1)"]
+async fn child_run_attached_with_a_tty() {
+    let Ok(project) = std::env::var("DEVENV_TEST_CHILD_PROJECT") else {
+        return;
+    };
+    let engine = Engine::connect().await.expect("connect");
+    let mut run_owner = owner(&project, "console");
+    run_owner.oneoff = true;
+    let mut spec = oneoff_spec(&[
+        "sh",
+        "-c",
+        // API 1.41 cannot size a TTY before start, so the first resize races the program;
+        // wait for it rather than for a guessed delay.
+        "while [ -z \"$(stty size 2>/dev/null)\" ]; do sleep 0.02; done; \
+         echo size-$(stty size | tr ' ' x); read line; echo size-$(stty size | tr ' ' x); echo got-$line; exit 4",
+    ]);
+    spec.tty = true;
+    let id = engine
+        .create(&format!("{project}-console-run-1"), &spec, &run_owner)
+        .await
+        .expect("create");
+    let code = engine
+        .run_attached(&id, true, true, Stdio::Inherit)
+        .await
+        .expect("run");
+    assert_eq!(code, 4);
+}
+
+#[test]
+fn run_attached_with_a_tty_sizes_it_and_restores_the_terminal() {
+    use std::io::{Read, Write};
+    ensure_test_image();
+    let project = unique_project();
+    let _cleanup = Cleanup::new(&project);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path().display();
+    let exe = std::env::current_exe().expect("test binary");
+    // script(1) gives the child a pseudo-terminal. The shell inside sizes it, records its
+    // settings, runs the child in the background (stdin explicitly from the terminal), and
+    // when told to, resizes the terminal and signals the child as a window manager would.
+    let shell = format!(
+        "stty rows 33 cols 111; stty -g > {d}/before; \
+         {exe} --exact child_run_attached_with_a_tty --ignored --nocapture 0</dev/tty & child=$!; \
+         while [ ! -e {d}/resize ]; do sleep 0.05; done; \
+         stty rows 40 cols 120; kill -WINCH $child; touch {d}/resized; \
+         wait $child; echo child-exit=$?; stty -g > {d}/after",
+        exe = exe.display()
+    );
+    let script = Command::new("script")
+        .args(["-qec", &shell, "/dev/null"])
+        .env("DEVENV_TEST_CHILD_PROJECT", &project)
+        .stdin(ProcessStdio::piped())
+        .stdout(ProcessStdio::piped())
+        .stderr(ProcessStdio::piped())
+        .spawn()
+        .expect("spawn script");
+    // A failed assertion must not leave script and its shell looping behind.
+    struct KillOnDrop(std::process::Child);
+    impl Drop for KillOnDrop {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut script = KillOnDrop(script);
+    let output = Arc::new(Mutex::new(String::new()));
+    let reader = {
+        let output = Arc::clone(&output);
+        let mut stdout = script.0.stdout.take().expect("stdout");
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stdout.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                output
+                    .lock()
+                    .expect("lock")
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        })
+    };
+    let wait_for = |what: &dyn Fn() -> bool, label: &str| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !what() {
+            if Instant::now() >= deadline {
+                let seen = output.lock().map(|o| o.clone()).unwrap_or_default();
+                panic!("timed out waiting for {label}; output so far:\n{seen}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+
+    wait_for(
+        &|| output.lock().expect("lock").contains("size-33x111"),
+        "the first size",
+    );
+    std::fs::write(dir.path().join("resize"), "").expect("signal resize");
+    wait_for(&|| dir.path().join("resized").exists(), "the resize");
+    // SIGWINCH → resize call is local and quick; give it a moment before the next `stty size`.
+    std::thread::sleep(Duration::from_millis(500));
+    let mut stdin = script.0.stdin.take().expect("stdin");
+    stdin.write_all(b"hello\r").expect("type");
+    stdin.flush().expect("flush");
+    wait_for(
+        &|| output.lock().expect("lock").contains("child-exit="),
+        "the child to end",
+    );
+    drop(stdin);
+    let status = script.0.wait().expect("script ends");
+    reader.join().expect("reader");
+    let output = output.lock().expect("lock").clone();
+    assert!(status.success(), "{output}");
+    assert!(output.contains("size-40x120"), "{output}");
+    assert!(output.contains("got-hello"), "{output}");
+    assert!(output.contains("child-exit=0"), "{output}");
+    let before = std::fs::read_to_string(dir.path().join("before")).expect("before");
+    let after = std::fs::read_to_string(dir.path().join("after")).expect("after");
+    assert_eq!(before, after, "terminal settings restored");
+}
+
+/// A stand-in engine that answers the version handshake and then hangs up on every other
+/// request: the real engine cannot be made to vanish in a shared test run.
+async fn vanishing_engine() -> (String, tokio::task::JoinHandle<()>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let server = tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match socket.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let head = String::from_utf8_lossy(&head);
+                if head.starts_with("GET /version") {
+                    let body =
+                        r#"{"Version":"20.10.0","ApiVersion":"1.41","MinAPIVersion":"1.12"}"#;
+                    let response = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = socket.write_all(response.as_bytes()).await;
+                }
+                // Anything else: drop the connection without a word.
+            });
+        }
+    });
+    (format!("tcp://{addr}"), server)
+}
+
+#[tokio::test]
+async fn an_engine_that_goes_away_mid_command_is_lost() {
+    let (host, server) = vanishing_engine().await;
+    let endpoint = Endpoint {
+        host: host.clone(),
+        tls: None,
+        origin: "test".to_owned(),
+    };
+    let engine = Engine::connect_to(endpoint).await.expect("handshake works");
+    assert_eq!(engine.api_version(), "1.41");
+    let err = engine.list("whatever", true).await.expect_err("hung up");
+    server.abort();
+    match &err {
+        EngineError::Lost { address, op, .. } => {
+            assert_eq!(address, &host);
+            assert!(op.contains("list the containers"), "{op}");
+        }
+        other => panic!("expected Lost, got {other:?}"),
+    }
+    assert!(err.is_connection_lost());
+    let text = err.to_string();
+    assert!(
+        text.starts_with("lost the docker engine at tcp://127.0.0.1:"),
+        "{text}"
+    );
+    assert!(!text.contains("hyper"), "{text}");
+    eprintln!("{text}");
+}
+
+/// Starts this test binary again to run one ignored child test, with the project and a file
+/// for the child's result in its environment.
+fn spawn_child(test: &str, project: &str, result: &std::path::Path) -> std::process::Child {
+    Command::new(std::env::current_exe().expect("test binary"))
+        .args(["--exact", test, "--ignored", "--nocapture"])
+        .env("DEVENV_TEST_CHILD_PROJECT", project)
+        .env("DEVENV_TEST_CHILD_RESULT", result)
+        .stdin(ProcessStdio::null())
+        .stdout(ProcessStdio::piped())
+        .stderr(ProcessStdio::piped())
+        .spawn()
+        .expect("spawn child")
+}
+
+/// Reads a child's stdout until `marker` shows up (or 60 s pass), returning what it read.
+fn read_until(stdout: &mut std::process::ChildStdout, marker: &str) -> String {
+    use std::io::Read;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut seen = String::new();
+    let mut buf = [0u8; 4096];
+    while !seen.contains(marker) {
+        assert!(Instant::now() < deadline, "no `{marker}` in:\n{seen}");
+        match stdout.read(&mut buf) {
+            Ok(0) => panic!("the child closed its output before `{marker}`:\n{seen}"),
+            Ok(n) => seen.push_str(&String::from_utf8_lossy(&buf[..n])),
+            Err(e) => panic!("reading the child: {e}"),
+        }
+    }
+    seen
+}
+
+/// Waits for a child for up to 60 s, killing it after that.
+fn wait_or_kill(child: &mut std::process::Child) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if child.try_wait().expect("try_wait").is_some() {
+            return;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the child did not finish within 60 s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The child half of the broken-pipe test.
+#[tokio::test]
+#[ignore = "run by run_attached_stops_a_one_off_whose_output_nobody_reads"]
+async fn child_run_attached_into_a_closed_pipe() {
+    let (Ok(project), Ok(result)) = (
+        std::env::var("DEVENV_TEST_CHILD_PROJECT"),
+        std::env::var("DEVENV_TEST_CHILD_RESULT"),
+    ) else {
+        return;
+    };
+    let engine = Engine::connect().await.expect("connect");
+    let mut run_owner = owner(&project, "spam");
+    run_owner.oneoff = true;
+    let spec = ContainerSpec {
+        image: TEST_IMAGE.to_owned(),
+        command: Some(vec!["yes".to_owned()]),
+        ..Default::default()
+    };
+    let id = engine
+        .create(&format!("{project}-spam-run-1"), &spec, &run_owner)
+        .await
+        .expect("create");
+    let code = engine
+        .run_attached(&id, false, false, Stdio::Inherit)
+        .await
+        .expect("run");
+    std::fs::write(result, code.to_string()).expect("write result");
+}
+
+#[test]
+fn run_attached_stops_a_one_off_whose_output_nobody_reads() {
+    // `devenv run spam yes | head -1`: once the reader is gone the run must end.
+    ensure_test_image();
+    let project = unique_project();
+    let _cleanup = Cleanup::new(&project);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let result = dir.path().join("result");
+    let mut child = spawn_child("child_run_attached_into_a_closed_pipe", &project, &result);
+    let mut stdout = child.stdout.take().expect("stdout");
+    read_until(&mut stdout, "y\ny\ny\n");
+    drop(stdout);
+    wait_or_kill(&mut child);
+    let code = std::fs::read_to_string(&result).expect("the child recorded its exit code");
+    assert_eq!(code, "141");
+    let state = docker_ok(&[
+        "ps",
+        "-a",
+        "--filter",
+        &format!("label=dev.devenv.project={project}"),
+        "--format",
+        "{{.State}}",
+    ]);
+    assert_eq!(state, "exited");
+}
+
+/// The child half of the signal test.
+#[tokio::test]
+#[ignore = "run by run_attached_passes_ctrl_c_to_the_container"]
+async fn child_run_attached_receiving_a_signal() {
+    let (Ok(project), Ok(result)) = (
+        std::env::var("DEVENV_TEST_CHILD_PROJECT"),
+        std::env::var("DEVENV_TEST_CHILD_RESULT"),
+    ) else {
+        return;
+    };
+    let engine = Engine::connect().await.expect("connect");
+    let mut run_owner = owner(&project, "worker");
+    run_owner.oneoff = true;
+    let spec = ContainerSpec {
+        image: TEST_IMAGE.to_owned(),
+        command: Some(vec![
+            "sh".to_owned(),
+            "-c".to_owned(),
+            "trap 'echo got-int; exit 9' INT; echo ready; while true; do sleep 0.1; done"
+                .to_owned(),
+        ]),
+        ..Default::default()
+    };
+    let id = engine
+        .create(&format!("{project}-worker-run-1"), &spec, &run_owner)
+        .await
+        .expect("create");
+    let code = engine
+        .run_attached(&id, false, false, Stdio::Inherit)
+        .await
+        .expect("run");
+    std::fs::write(result, code.to_string()).expect("write result");
+}
+
+#[test]
+fn run_attached_passes_ctrl_c_to_the_container() {
+    use std::io::Read;
+    ensure_test_image();
+    let project = unique_project();
+    let _cleanup = Cleanup::new(&project);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let result = dir.path().join("result");
+    let mut child = spawn_child("child_run_attached_receiving_a_signal", &project, &result);
+    let mut stdout = child.stdout.take().expect("stdout");
+    let mut seen = read_until(&mut stdout, "ready\n");
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(sent.success());
+    wait_or_kill(&mut child);
+    stdout.read_to_string(&mut seen).expect("rest of output");
+    let code = std::fs::read_to_string(&result).expect("the child recorded its exit code");
+    assert_eq!(code, "9", "{seen}");
+    assert!(seen.contains("got-int"), "{seen}");
+}
+
+/// Runs `openssl` with the arguments in `dir`, failing the test on error.
+fn openssl(dir: &std::path::Path, args: &[&str]) {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run openssl");
+    assert!(
+        out.status.success(),
+        "openssl {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A CA, a server certificate for 127.0.0.1 and a client certificate, as DOCKER_CERT_PATH
+/// expects them (ca.pem, cert.pem, key.pem) plus the server's pair.
+fn make_certificates(dir: &std::path::Path) {
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+    ];
+    let mut ca = vec!["req", "-x509"];
+    ca.extend(ec);
+    ca.extend([
+        "-keyout",
+        "ca-key.pem",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=devenv-test-ca",
+    ]);
+    openssl(dir, &ca);
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n",
+    )
+    .expect("write");
+    std::fs::write(
+        dir.join("client.ext"),
+        "extendedKeyUsage=clientAuth\nbasicConstraints=CA:FALSE\n",
+    )
+    .expect("write");
+    for (key, csr, cert, ext, cn) in [
+        (
+            "server-key.pem",
+            "server.csr",
+            "server.pem",
+            "server.ext",
+            "/CN=127.0.0.1",
+        ),
+        (
+            "key.pem",
+            "client.csr",
+            "cert.pem",
+            "client.ext",
+            "/CN=devenv-client",
+        ),
+    ] {
+        let mut req = vec!["req"];
+        req.extend(ec);
+        req.extend(["-keyout", key, "-out", csr, "-subj", cn]);
+        openssl(dir, &req);
+        openssl(
+            dir,
+            &[
+                "x509",
+                "-req",
+                "-in",
+                csr,
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca-key.pem",
+                "-CAcreateserial",
+                "-out",
+                cert,
+                "-days",
+                "2",
+                "-extfile",
+                ext,
+            ],
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_tls_engine_is_reached_with_the_client_certificates() {
+    use tokio::io::AsyncBufReadExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    make_certificates(dir.path());
+    let www = dir.path().join("www");
+    std::fs::create_dir(&www).expect("mkdir");
+    std::fs::write(
+        www.join("version"),
+        r#"{"Version":"20.10.0","ApiVersion":"1.41","MinAPIVersion":"1.12"}"#,
+    )
+    .expect("write");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    // openssl's test server stands in for a TLS engine: it demands a client certificate
+    // signed by the CA and serves GET /version from the www directory.
+    let mut server = tokio::process::Command::new("openssl")
+        .args(["s_server", "-accept", &format!("127.0.0.1:{port}")])
+        .args(["-cert", "../server.pem", "-key", "../server-key.pem"])
+        .args(["-CAfile", "../ca.pem", "-Verify", "1", "-WWW"])
+        .current_dir(&www)
+        .stdin(ProcessStdio::null())
+        .stdout(ProcessStdio::piped())
+        .stderr(ProcessStdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start openssl s_server");
+    let mut lines = tokio::io::BufReader::new(server.stdout.take().expect("stdout")).lines();
+    let ready = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if line.contains("ACCEPT") {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert_eq!(ready, Ok(true), "openssl s_server did not start");
+
+    let cert_dir = dir.path().to_string_lossy().into_owned();
+    let host = format!("tcp://127.0.0.1:{port}");
+    let vars = BTreeMap::from([
+        ("DOCKER_HOST", host.clone()),
+        ("DOCKER_TLS_VERIFY", "1".to_owned()),
+        ("DOCKER_CERT_PATH", cert_dir.clone()),
+    ]);
+    let endpoint = resolve_endpoint_with(&|name| vars.get(name).cloned(), None).expect("resolves");
+    assert!(endpoint.tls.is_some());
+    let engine = Engine::connect_to(endpoint)
+        .await
+        .expect("TLS handshake and version");
+    assert_eq!(engine.api_version(), "1.41");
+
+    // Without the certificates the same address is refused, with the reason.
+    let endpoint = Endpoint {
+        host: host.clone(),
+        tls: None,
+        origin: "test".to_owned(),
+    };
+    let err = Engine::connect_to(endpoint)
+        .await
+        .expect_err("plain HTTP to a TLS port");
+    assert!(matches!(err, EngineError::Unreachable { .. }), "{err:?}");
+
+    // Certificates that are not there are named.
+    let vars = BTreeMap::from([
+        ("DOCKER_HOST", host),
+        ("DOCKER_TLS_VERIFY", "1".to_owned()),
+        ("DOCKER_CERT_PATH", format!("{cert_dir}/missing")),
+    ]);
+    let endpoint = resolve_endpoint_with(&|name| vars.get(name).cloned(), None).expect("resolves");
+    let err = Engine::connect_to(endpoint)
+        .await
+        .expect_err("no certificates");
+    assert!(
+        err.to_string().contains("missing/ca.pem does not exist"),
+        "{err}"
+    );
+    server.kill().await.expect("stop s_server");
 }

@@ -1,5 +1,4 @@
-//! Containers: list by project label, create from a `ContainerSpec`, start/stop/kill/remove,
-//! wait, health, logs.
+//! Containers: list by label, create from a `ContainerSpec`, start/stop/remove, wait, logs.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;

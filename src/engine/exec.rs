@@ -1,5 +1,4 @@
-//! Interactive sessions: `exec` in a running container and attached one-off runs, with the
-//! process's own stdio (TTY, raw mode, resize) or with output captured line by line.
+//! Interactive sessions: `exec` and attached one-off runs, on our stdio or captured by line.
 
 use std::collections::BTreeMap;
 use std::pin::Pin;
@@ -58,6 +57,30 @@ enum ResizeTarget {
     Exec(String),
     Container(String),
 }
+
+/// How one attached session is run.
+struct Session {
+    stdio: Stdio,
+    tty: bool,
+    attach_stdin: bool,
+    resize: ResizeTarget,
+    /// Pass SIGINT/SIGTERM/SIGQUIT/SIGHUP on to this container (non-TTY runs, like
+    /// `docker run`'s sig-proxy); with a TTY, Ctrl-C travels as a byte instead.
+    proxy_signals_to: Option<String>,
+    op: String,
+}
+
+/// Why a session ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum SessionEnd {
+    /// The remote side closed its output: the process is done.
+    OutputEnded,
+    /// Our own stdout went away (`devenv run … | head`): nobody reads any more.
+    LocalOutputClosed,
+}
+
+/// The exit code a shell reports for a process ended by SIGPIPE.
+const SIGPIPE_EXIT: i64 = 128 + 13;
 
 impl Engine {
     /// Runs a command in a running container and returns its exit code.
@@ -123,16 +146,24 @@ impl Engine {
                 message: "the engine started the command detached".to_owned(),
             });
         };
-        self.session(
-            output,
-            input,
-            stdio,
-            tty,
-            attach_stdin,
-            ResizeTarget::Exec(exec_id.clone()),
-            &op,
-        )
-        .await?;
+        let end = self
+            .session(
+                output,
+                input,
+                Session {
+                    stdio,
+                    tty,
+                    attach_stdin,
+                    resize: ResizeTarget::Exec(exec_id.clone()),
+                    proxy_signals_to: None,
+                    op: op.clone(),
+                },
+            )
+            .await?;
+        if end == SessionEnd::LocalOutputClosed {
+            // The command may be blocked writing to us; its exit code would never come.
+            return Ok(SIGPIPE_EXIT);
+        }
         self.exec_exit_code(&exec_id, &op).await
     }
 
@@ -198,34 +229,49 @@ impl Engine {
             .start_container(id, None)
             .await
             .map_err(|e| self.start_error(id, e))?;
-        self.session(
-            attached.output,
-            attached.input,
-            stdio,
-            tty,
-            attach_stdin,
-            ResizeTarget::Container(id.to_owned()),
-            &op,
-        )
-        .await?;
+        let proxy = !tty && matches!(stdio, Stdio::Inherit);
+        let end = self
+            .session(
+                attached.output,
+                attached.input,
+                Session {
+                    stdio,
+                    tty,
+                    attach_stdin,
+                    resize: ResizeTarget::Container(id.to_owned()),
+                    proxy_signals_to: proxy.then(|| id.to_owned()),
+                    op,
+                },
+            )
+            .await?;
+        if end == SessionEnd::LocalOutputClosed {
+            // A one-off that keeps writing with no reader would never end: stop it, and
+            // report what a shell reports for a broken pipe.
+            self.kill(id, None).await?;
+            self.wait(id).await?;
+            return Ok(SIGPIPE_EXIT);
+        }
         self.wait(id).await
     }
 
     /// Relays one attached session until its output ends.
-    #[allow(clippy::too_many_arguments)]
     async fn session(
         &self,
         output: Output,
         mut input: Input,
-        stdio: Stdio,
-        tty: bool,
-        attach_stdin: bool,
-        resize: ResizeTarget,
-        op: &str,
-    ) -> Result<(), EngineError> {
+        session: Session,
+    ) -> Result<SessionEnd, EngineError> {
+        let Session {
+            stdio,
+            tty,
+            attach_stdin,
+            resize,
+            proxy_signals_to,
+            op,
+        } = session;
         let chunks = {
             let engine = self.clone();
-            let op = op.to_owned();
+            let op = op.clone();
             output.map(move |item| match item {
                 Ok(out) => Ok(output_chunk(out)),
                 Err(e) => Err(engine.error(op.clone(), e)),
@@ -244,7 +290,7 @@ impl Engine {
                     input
                 });
                 let mut lines = std::pin::pin!(split_lines(chunks));
-                let mut result = Ok(());
+                let mut result = Ok(SessionEnd::OutputEnded);
                 while let Some(item) = lines.next().await {
                     match item {
                         Ok(chunk) => on_line(chunk.kind, &chunk.line),
@@ -267,21 +313,40 @@ impl Engine {
                     } else {
                         None
                     };
-                let resizer = tty.then(|| {
-                    let engine = self.clone();
-                    tokio::spawn(async move { engine.follow_window_size(resize).await })
-                });
+                // Size the remote TTY before relaying, so the first thing the program prints
+                // already fits; API 1.41 cannot set the size at create.
+                let resizer = if tty {
+                    // Listen before the first resize, so a change in between is not lost.
+                    use tokio::signal::unix::{SignalKind, signal};
+                    let changes = signal(SignalKind::window_change()).ok();
+                    self.initial_resize(&resize).await;
+                    changes.map(|changes| {
+                        let engine = self.clone();
+                        tokio::spawn(
+                            async move { engine.follow_window_changes(resize, changes).await },
+                        )
+                    })
+                } else {
+                    None
+                };
                 let feeder = attach_stdin.then(|| {
                     tokio::spawn(async move {
                         forward_stdin(&mut input).await;
                         input
                     })
                 });
+                let proxy = proxy_signals_to.map(|id| {
+                    // Registered here, before any output is relayed, so a signal sent once the
+                    // user sees output is never the default (fatal) one.
+                    let listeners = terminating_signals();
+                    let engine = self.clone();
+                    tokio::spawn(async move { engine.proxy_signals(&id, listeners).await })
+                });
                 let result = relay_to_stdio(chunks).await;
-                if let Some(task) = feeder {
+                for task in [proxy, resizer].into_iter().flatten() {
                     task.abort();
                 }
-                if let Some(task) = resizer {
+                if let Some(task) = feeder {
                     task.abort();
                 }
                 result
@@ -289,41 +354,104 @@ impl Engine {
         }
     }
 
-    /// Sizes the remote TTY now and again on every SIGWINCH.
-    async fn follow_window_size(&self, target: ResizeTarget) {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut changes = signal(SignalKind::window_change()).ok();
-        loop {
-            if let Some((rows, cols)) = window_size() {
-                let (h, w) = (i32::from(rows), i32::from(cols));
-                // A failed resize only leaves the old size; the session goes on.
-                let _ = match &target {
-                    ResizeTarget::Exec(id) => {
-                        self.docker
-                            .resize_exec(id, ResizeExecOptions { h, w })
-                            .await
-                    }
-                    ResizeTarget::Container(id) => {
-                        self.docker
-                            .resize_container_tty(id, ResizeContainerTTYOptions { h, w })
-                            .await
-                    }
-                };
-            }
-            match changes.as_mut() {
-                Some(signals) => {
-                    if signals.recv().await.is_none() {
+    /// Sends the container each terminating signal this process receives, so Ctrl-C stops
+    /// the one-off rather than leaving it running behind a dead CLI.
+    async fn proxy_signals(
+        &self,
+        id: &str,
+        listeners: Vec<(tokio::signal::unix::Signal, &'static str)>,
+    ) {
+        let (tx, mut rx) = mpsc::channel::<&'static str>(8);
+        let mut tasks = Vec::new();
+        for (mut stream, name) in listeners {
+            let tx = tx.clone();
+            tasks.push(tokio::spawn(async move {
+                while stream.recv().await.is_some() {
+                    if tx.send(name).await.is_err() {
                         return;
                     }
                 }
-                None => return,
+            }));
+        }
+        drop(tx);
+        // The listeners end with this task, which is aborted when the session ends.
+        struct AbortAll(Vec<tokio::task::JoinHandle<()>>);
+        impl Drop for AbortAll {
+            fn drop(&mut self) {
+                for task in &self.0 {
+                    task.abort();
+                }
             }
+        }
+        let _guard = AbortAll(tasks);
+        while let Some(name) = rx.recv().await {
+            // Best effort: the container may already be on its way out.
+            let _ = self.kill(id, Some(name)).await;
+        }
+    }
+
+    /// Gives the remote TTY the local window's size, if there is a local window.
+    async fn resize_to_window(&self, target: &ResizeTarget) -> bool {
+        let Some((rows, cols)) = window_size() else {
+            return true;
+        };
+        let (h, w) = (i32::from(rows), i32::from(cols));
+        let result = match target {
+            ResizeTarget::Exec(id) => {
+                self.docker
+                    .resize_exec(id, ResizeExecOptions { h, w })
+                    .await
+            }
+            ResizeTarget::Container(id) => {
+                self.docker
+                    .resize_container_tty(id, ResizeContainerTTYOptions { h, w })
+                    .await
+            }
+        };
+        result.is_ok()
+    }
+
+    /// The first resize can come too early for a process that is still starting; try again
+    /// a few times, as the docker CLI does. A size that never sticks only leaves the default.
+    async fn initial_resize(&self, target: &ResizeTarget) {
+        for attempt in 1..=10u64 {
+            if self.resize_to_window(target).await {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10 * attempt)).await;
+        }
+    }
+
+    /// Resizes the remote TTY on every SIGWINCH until the session ends.
+    async fn follow_window_changes(
+        &self,
+        target: ResizeTarget,
+        mut changes: tokio::signal::unix::Signal,
+    ) {
+        while changes.recv().await.is_some() {
+            // A failed resize only leaves the old size; the session goes on.
+            self.resize_to_window(&target).await;
         }
     }
 }
 
+/// Listeners for the signals `docker run` passes on to its container. Once registered they
+/// replace the default action for the rest of the process, which ends with the run anyway.
+fn terminating_signals() -> Vec<(tokio::signal::unix::Signal, &'static str)> {
+    use tokio::signal::unix::{SignalKind, signal};
+    [
+        (SignalKind::interrupt(), "SIGINT"),
+        (SignalKind::terminate(), "SIGTERM"),
+        (SignalKind::quit(), "SIGQUIT"),
+        (SignalKind::hangup(), "SIGHUP"),
+    ]
+    .into_iter()
+    .filter_map(|(kind, name)| signal(kind).ok().map(|stream| (stream, name)))
+    .collect()
+}
+
 /// Writes a session's output to this process's stdout and stderr as it arrives.
-async fn relay_to_stdio<S>(chunks: S) -> Result<(), EngineError>
+async fn relay_to_stdio<S>(chunks: S) -> Result<SessionEnd, EngineError>
 where
     S: Stream<Item = Result<(StreamKind, Bytes), EngineError>>,
 {
@@ -336,12 +464,11 @@ where
             StreamKind::Stderr => write_flush(&mut stderr, &bytes).await,
             StreamKind::Stdout | StreamKind::Console => write_flush(&mut stdout, &bytes).await,
         };
-        // A closed pipe on our side (`devenv exec … | head`) ends the relay quietly.
         if result.is_err() {
-            return Ok(());
+            return Ok(SessionEnd::LocalOutputClosed);
         }
     }
-    Ok(())
+    Ok(SessionEnd::OutputEnded)
 }
 
 async fn write_flush<W: AsyncWrite + Unpin>(w: &mut W, bytes: &[u8]) -> std::io::Result<()> {

@@ -1,9 +1,8 @@
 //! The Docker engine layer: the only module that talks to the engine (through bollard).
-//!
-//! It never prints. Each call returns typed results or an [`EngineError`] whose message is
-//! meant for the user; progress goes to callbacks. Ownership of engine objects is recorded in
-//! labels (see [`labels`]): anything without the project label is never touched.
-#![allow(dead_code)]
+
+// It never prints. Each call returns typed results or an `EngineError` whose message is meant
+// for the user; progress goes to callbacks. Ownership of engine objects is recorded in labels
+// (see `labels`): anything without the project label is never touched.
 
 mod archive;
 mod connect;

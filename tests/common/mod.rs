@@ -1,5 +1,4 @@
-//! Helpers shared by the tests that need the real Docker engine: the test image, unique
-//! project names, and label-based cleanup that runs even when a test panics.
+//! Shared helpers for real-engine tests: test image, unique projects, cleanup by label.
 #![allow(dead_code)]
 
 use std::process::{Command, Output};
