@@ -211,7 +211,10 @@ mod tests {
         let text = "x-base: &base\n  image: busybox\n  tty: true\nservices:\n  web:\n    <<: *base\n    tty: false\n";
         let root = parse(text).unwrap();
         let web = root.get("services").unwrap().get("web").unwrap();
-        assert_eq!(web.get("image").unwrap().value, Value::Str("busybox".into()));
+        assert_eq!(
+            web.get("image").unwrap().value,
+            Value::Str("busybox".into())
+        );
         assert_eq!(web.get("tty").unwrap().value, Value::Bool(false));
         assert_eq!(web.get("image").unwrap().pos, Pos { line: 2, col: 10 });
         eprintln!("{:#?}", web);
