@@ -80,7 +80,78 @@ pub struct Ignores {
     dockerignore: Gitignore,
     /// Global excludes and `.git/info/exclude`, weaker than any `.gitignore`.
     excludes: Vec<Gitignore>,
-    gitignores: RwLock<HashMap<PathBuf, Arc<Gitignore>>>,
+    gitignores: RwLock<GitStack>,
+}
+
+/// The `.gitignore` files found so far, by directory.
+#[derive(Default)]
+struct GitStack {
+    by_dir: HashMap<PathBuf, Arc<Gitignore>>,
+    /// The same, deepest directory first: most projects have a handful, and scanning them is
+    /// cheaper than hashing every ancestor of every path.
+    deepest_first: Vec<(PathBuf, Arc<Gitignore>)>,
+}
+
+/// Up to this many `.gitignore` files, a linear scan beats hashing ancestors.
+const LINEAR_SCAN_MAX: usize = 32;
+
+impl GitStack {
+    fn set(&mut self, dir: &Path, gi: Option<Gitignore>) {
+        match gi {
+            Some(gi) => {
+                self.by_dir.insert(dir.to_path_buf(), Arc::new(gi));
+            }
+            None => {
+                if self.by_dir.remove(dir).is_none() {
+                    return;
+                }
+            }
+        }
+        self.deepest_first = self
+            .by_dir
+            .iter()
+            .map(|(d, g)| (d.clone(), Arc::clone(g)))
+            .collect();
+        self.deepest_first
+            .sort_by_key(|(d, _)| std::cmp::Reverse(d.as_os_str().len()));
+    }
+
+    /// The nearest `.gitignore` that has an opinion on `path` decides.
+    fn decide(&self, path: &Path, is_dir: bool, top: &Path) -> Option<bool> {
+        let verdict = |gi: &Gitignore| {
+            let m = gi.matched(path, is_dir);
+            if m.is_ignore() {
+                Some(true)
+            } else if m.is_whitelist() {
+                Some(false)
+            } else {
+                None
+            }
+        };
+        if self.deepest_first.len() <= LINEAR_SCAN_MAX {
+            return self
+                .deepest_first
+                .iter()
+                .filter(|(dir, _)| is_strictly_under(path, dir))
+                .find_map(|(_, gi)| verdict(gi));
+        }
+        for dir in path.ancestors().skip(1) {
+            if let Some(decided) = self.by_dir.get(dir).and_then(|gi| verdict(gi)) {
+                return Some(decided);
+            }
+            if dir == top {
+                break;
+            }
+        }
+        None
+    }
+}
+
+/// `path` lies below `dir`, compared as bytes (both absolute and normalized).
+fn is_strictly_under(path: &Path, dir: &Path) -> bool {
+    let p = path.as_os_str().as_encoded_bytes();
+    let d = dir.as_os_str().as_encoded_bytes();
+    p.len() > d.len() && p.starts_with(d) && (d.ends_with(b"/") || p.get(d.len()) == Some(&b'/'))
 }
 
 impl Ignores {
@@ -136,7 +207,7 @@ impl Ignores {
             defaults,
             dockerignore,
             excludes,
-            gitignores: RwLock::new(HashMap::new()),
+            gitignores: RwLock::new(GitStack::default()),
         };
         // A project inside a repository also obeys the .gitignore files above it.
         let above: Vec<&Path> = root
@@ -156,14 +227,25 @@ impl Ignores {
     /// Reads `dir/.gitignore` if there is one, replacing what was known for `dir`.
     pub fn load_gitignore(&self, dir: &Path) -> Option<String> {
         let file = dir.join(".gitignore");
-        let mut map = self.gitignores.write().unwrap_or_else(|e| e.into_inner());
         if !file.is_file() {
-            map.remove(dir);
+            let known = self.read_stack().by_dir.contains_key(dir);
+            if known {
+                self.write_stack().set(dir, None);
+            }
             return None;
         }
         let (gi, err) = Gitignore::new(&file);
-        map.insert(dir.to_path_buf(), Arc::new(gi));
+        self.write_stack().set(dir, Some(gi));
         err.map(|e| format!("in `{}`: {e}", file.display()))
+    }
+
+    fn read_stack(&self) -> std::sync::RwLockReadGuard<'_, GitStack> {
+        // Only plain data behind the lock: usable even after a panic elsewhere.
+        self.gitignores.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write_stack(&self) -> std::sync::RwLockWriteGuard<'_, GitStack> {
+        self.gitignores.write().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Whether `path` itself is ignored, assuming every directory above it is not.
@@ -181,26 +263,9 @@ impl Ignores {
         {
             return true;
         }
-        {
-            let map = self.gitignores.read().unwrap_or_else(|e| e.into_inner());
-            if !map.is_empty() {
-                // The nearest .gitignore decides; a whitelist (`!pattern`) there overrides
-                // the files above it.
-                for dir in path.ancestors().skip(1) {
-                    if let Some(gi) = map.get(dir) {
-                        let m = gi.matched(path, is_dir);
-                        if m.is_ignore() {
-                            return true;
-                        }
-                        if m.is_whitelist() {
-                            return false;
-                        }
-                    }
-                    if dir == self.top {
-                        break;
-                    }
-                }
-            }
+        // A whitelist (`!pattern`) in a nearer .gitignore overrides the files above it.
+        if let Some(decided) = self.read_stack().decide(path, is_dir, &self.top) {
+            return decided;
         }
         for gi in &self.excludes {
             let m = gi.matched(path, is_dir);
@@ -513,6 +578,45 @@ mod tests {
             ig.ignored_depth(&at("public/assets/app.js"), Some(false)),
             Some(2)
         );
+    }
+
+    #[test]
+    fn the_nearest_gitignore_decides_with_few_or_many_files() {
+        let dir = std::env::temp_dir().join(format!("devenv-gitstack-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let write = |rel: &str, text: &str| {
+            let path = dir.join(rel);
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+            std::fs::write(path, text).expect("write");
+        };
+        write(".gitignore", "*.gen\nsecret/\n");
+        write("sub/.gitignore", "!keep.gen\n");
+        write("subway/x.gen", "");
+        let check = |ig: &Ignores| {
+            assert!(ig.entry_ignored(&dir.join("x.gen"), Some(false)));
+            assert!(ig.entry_ignored(&dir.join("sub/other.gen"), Some(false)));
+            assert!(!ig.entry_ignored(&dir.join("sub/keep.gen"), Some(false)));
+            // `sub/` is a prefix of `subway/` as text but not as a path.
+            assert!(ig.entry_ignored(&dir.join("subway/keep.gen"), Some(false)));
+            assert!(ig.entry_ignored(&dir.join("sub/secret"), Some(true)));
+            assert!(!ig.entry_ignored(&dir.join("sub/secret"), Some(false)));
+        };
+        let (ig, warnings) = Ignores::load(&dir);
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert!(ig.load_gitignore(&dir.join("sub")).is_none());
+        check(&ig);
+        // Past the linear-scan threshold the lookup hashes ancestors instead.
+        for i in 0..=LINEAR_SCAN_MAX {
+            write(&format!("d{i}/.gitignore"), "*.x\n");
+            assert!(ig.load_gitignore(&dir.join(format!("d{i}"))).is_none());
+        }
+        assert!(ig.read_stack().deepest_first.len() > LINEAR_SCAN_MAX);
+        check(&ig);
+        // A removed .gitignore stops applying.
+        std::fs::remove_file(dir.join("sub/.gitignore")).expect("rm");
+        ig.load_gitignore(&dir.join("sub"));
+        assert!(ig.entry_ignored(&dir.join("sub/keep.gen"), Some(false)));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -50,23 +50,22 @@ pub struct Watch {
 }
 
 /// Watches `project_dir` until `stop` completes (returns `Ok`) or an executor reports a fatal
-/// error (returns it). See [`Watch::run`].
-pub async fn run<X, F, V, S>(
+/// error (returns it). See [`Watch::run`]. The future owns what it needs (it does not borrow
+/// `project_dir`), so it can be spawned.
+pub fn run<X, F, V, S>(
     project_dir: &Path,
     rules: Vec<WatchRule>,
     executor: X,
     events: V,
     stop: S,
-) -> Result<(), WatchError>
+) -> impl Future<Output = Result<(), WatchError>> + use<X, F, V, S>
 where
     X: FnMut(usize, Vec<PathBuf>) -> F,
     F: Future<Output = Result<(), ExecError>>,
     V: FnMut(WatchEvent),
     S: Future<Output = ()>,
 {
-    Watch::new(project_dir, rules)
-        .run(executor, events, stop)
-        .await
+    Watch::new(project_dir, rules).run(executor, events, stop)
 }
 
 /// What would be watched, without watching: for `--dry-run` style listings and tests.

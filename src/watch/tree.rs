@@ -5,7 +5,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use ignore::{DirEntry, WalkBuilder, WalkState};
@@ -110,6 +110,9 @@ struct Shared {
     /// Directories inside ignored ones that are walked because a rule names them, with the
     /// depth of their first ignored ancestor.
     explicit: Mutex<HashMap<PathBuf, usize>>,
+    /// Whether `explicit` has anything, to skip locking and hashing for every entry when not.
+    any_explicit: AtomicBool,
+    files_seen: AtomicUsize,
     failed: AtomicBool,
     out: Mutex<Scan>,
 }
@@ -118,14 +121,16 @@ impl Shared {
     /// Decides one entry while its parent is read; returns whether to descend into it.
     fn visit(&self, entry: &DirEntry) -> bool {
         let path = entry.path();
-        let root = self.filter.root();
-        let Ok(rel) = path.strip_prefix(root) else {
+        let Ok(rel) = path.strip_prefix(self.filter.root()) else {
             return false;
         };
         let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
-        let inherited = path
-            .parent()
-            .and_then(|parent| lock(&self.explicit).get(parent).copied());
+        let inherited = if self.any_explicit.load(Ordering::Acquire) {
+            path.parent()
+                .and_then(|parent| lock(&self.explicit).get(parent).copied())
+        } else {
+            None
+        };
         let ignored = inherited.or_else(|| {
             self.filter
                 .ignores
@@ -135,16 +140,15 @@ impl Shared {
         if !is_dir {
             let seen = ignored.is_none() || !self.filter.rules.matching(rel, ignored).is_empty();
             if seen {
-                let mut out = lock(&self.out);
-                out.files_seen += 1;
+                self.files_seen.fetch_add(1, Ordering::Relaxed);
                 if self.collect {
-                    out.found.push((path.to_path_buf(), false));
+                    lock(&self.out).found.push((path.to_path_buf(), false));
                 }
             }
             // Files need no work item of their own.
             return false;
         }
-        if !self.filter.rules.reaches(rel, ignored) {
+        if ignored.is_some() && !self.filter.rules.reaches(rel, ignored) {
             return false;
         }
         self.enter(path, ignored, true)
@@ -155,6 +159,7 @@ impl Shared {
         match ignored {
             Some(depth) => {
                 lock(&self.explicit).insert(dir.to_path_buf(), depth);
+                self.any_explicit.store(true, Ordering::Release);
             }
             None => {
                 if let Some(w) = self.filter.ignores.load_gitignore(dir) {
@@ -200,6 +205,8 @@ pub fn scan(
         watched: watched.cloned(),
         collect,
         explicit: Mutex::new(HashMap::new()),
+        any_explicit: AtomicBool::new(false),
+        files_seen: AtomicUsize::new(0),
         failed: AtomicBool::new(false),
         out: Mutex::new(Scan::default()),
     });
@@ -230,5 +237,7 @@ pub fn scan(
             WalkState::Continue
         })
     });
-    std::mem::take(&mut *lock(&shared.out))
+    let mut scan = std::mem::take(&mut *lock(&shared.out));
+    scan.files_seen = shared.files_seen.load(Ordering::Relaxed);
+    scan
 }
