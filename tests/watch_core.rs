@@ -682,3 +682,27 @@ async fn a_missing_project_dir_is_a_clear_error() {
         )
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_named_path_fires_even_when_its_ignored_dir_appears_later() {
+    let dir = TempDir::new("latertmp");
+    write(&dir.0, "Gemfile", "");
+    let rules = vec![
+        rule(&["**"], DEFAULT_DEBOUNCE),
+        rule(&["tmp/restart.txt"], DEFAULT_DEBOUNCE),
+    ];
+    let mut h = Harness::start(dir, rules).await;
+
+    fs::create_dir(h.root().join("tmp")).expect("mkdir tmp");
+    fs::create_dir(h.root().join("tmp/cache")).expect("mkdir tmp/cache");
+    h.assert_quiet("creating ignored dirs").await;
+    assert!(watched_inodes().contains(&inode(&h.root().join("tmp"))));
+    assert!(!watched_inodes().contains(&inode(&h.root().join("tmp/cache"))));
+
+    write(h.root(), "tmp/restart.txt", "");
+    assert_eq!(h.next().await, (1, vec!["tmp/restart.txt".into()]));
+    write(h.root(), "tmp/cache/x", "");
+    write(h.root(), "tmp/other.txt", "");
+    h.assert_quiet("other files in tmp").await;
+    h.stop().await.expect("stops cleanly");
+}

@@ -114,8 +114,9 @@ impl Watch {
     /// Watches until `stop` completes or an executor returns [`ExecError::Fatal`].
     ///
     /// `executor(rule_index, paths)` runs rule `rule_index`'s actions for `paths`: distinct
-    /// absolute paths that were created, written, renamed or deleted (check the file system
-    /// for which), sorted; empty after a rescan, meaning anything may have changed. Different
+    /// absolute paths of files and directories that were created, written, renamed or deleted
+    /// (check the file system for which: a deleted directory stands for all it held), sorted;
+    /// empty after a rescan, meaning anything may have changed. Different
     /// rules may run at the same time; one rule never does twice at once, and changes that
     /// arrive while it runs make exactly one more run afterwards. An
     /// [`ExecError::Failed`] leaves watching on. On `stop`, runs still in flight are dropped.
