@@ -706,3 +706,107 @@ async fn a_named_path_fires_even_when_its_ignored_dir_appears_later() {
     h.assert_quiet("other files in tmp").await;
     h.stop().await.expect("stops cleanly");
 }
+
+/// Runs test `name` again in a child process inside a new user namespace whose own inotify
+/// limit `limit` (under /proc/sys/user) is set to `value`: the kernel then really refuses,
+/// and the machine's limits stay as they are.
+fn rerun_with_inotify_limit(name: &str, limit: &str, value: u32) {
+    let exe = std::env::current_exe().expect("test binary");
+    let script = format!("echo {value} > /proc/sys/user/{limit} && exec \"$0\" \"$@\"");
+    let out = std::process::Command::new("unshare")
+        .args(["-U", "-r", "sh", "-c", &script])
+        .arg(exe)
+        .args(["--exact", name, "--nocapture", "--test-threads=1"])
+        .env("DEVENV_WATCH_LIMITED", "1")
+        .output()
+        .expect("run unshare (util-linux)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && stdout.contains("1 passed"),
+        "child run failed ({}):\n{stdout}\n{stderr}",
+        out.status
+    );
+}
+
+fn in_limited_child() -> bool {
+    std::env::var_os("DEVENV_WATCH_LIMITED").is_some()
+}
+
+#[test]
+fn running_out_of_inotify_watches_says_which_sysctl_to_raise() {
+    if !in_limited_child() {
+        rerun_with_inotify_limit(
+            "running_out_of_inotify_watches_says_which_sysctl_to_raise",
+            "max_inotify_watches",
+            3,
+        );
+        return;
+    }
+    let dir = TempDir::new("enospc");
+    for i in 0..9 {
+        fs::create_dir_all(dir.0.join(format!("app/d{i}"))).expect("mkdir");
+    }
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let result = runtime.block_on(watch::run(
+        &dir.0,
+        vec![rule(&["**"], DEFAULT_DEBOUNCE)],
+        |_, _| async { Ok(()) },
+        |_| {},
+        std::future::pending(),
+    ));
+    let err = result.expect_err("3 watches cannot cover 11 directories");
+    assert!(
+        matches!(
+            err,
+            WatchError::WatchLimit {
+                dirs_needed: 11,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let shown = err.to_string();
+    assert!(
+        shown.starts_with(
+            "the inotify watch limit is too low: this project needs 11 directory watches"
+        ),
+        "{shown}"
+    );
+    assert!(
+        shown.ends_with("raise it with `sudo sysctl fs.inotify.max_user_watches=524288`"),
+        "{shown}"
+    );
+    assert_eq!(err.exit_code(), 1);
+}
+
+#[test]
+fn running_out_of_inotify_instances_says_which_sysctl_to_raise() {
+    if !in_limited_child() {
+        rerun_with_inotify_limit(
+            "running_out_of_inotify_instances_says_which_sysctl_to_raise",
+            "max_inotify_instances",
+            0,
+        );
+        return;
+    }
+    let dir = TempDir::new("emfile");
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let result = runtime.block_on(watch::run(
+        &dir.0,
+        vec![rule(&["**"], DEFAULT_DEBOUNCE)],
+        |_, _| async { Ok(()) },
+        |_| {},
+        std::future::pending(),
+    ));
+    let err = result.expect_err("no inotify instance is allowed");
+    assert!(
+        matches!(err, WatchError::TooManyOpenFiles { .. }),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string()
+            .contains("`sudo sysctl fs.inotify.max_user_instances="),
+        "{err}"
+    );
+}
