@@ -127,6 +127,32 @@ fn bench(dir: &Path, app_files: usize, node_files: usize) -> Result<(), String> 
             latency.get_or_insert(at.duration_since(t));
             fired.push((rule, n));
         }
+        // A checkout-sized burst: 3,000 existing files rewritten across the tree.
+        let burst: Vec<PathBuf> = (0..3000)
+            .map(|i| {
+                let leaf = i / FILES_PER_DIR;
+                dir.join(format!(
+                    "app/m{}/c{}/l{}/f{}.rb",
+                    leaf / 100,
+                    (leaf / 10) % 10,
+                    leaf % 10,
+                    i % FILES_PER_DIR
+                ))
+            })
+            .collect();
+        let t = Instant::now();
+        for path in &burst {
+            fs::write(path, "burst").map_err(|e| e.to_string())?;
+        }
+        let burst_written = t.elapsed();
+        let mut burst_runs = Vec::new();
+        let mut burst_latency = None;
+        while let Ok(Some((rule, n, at))) =
+            tokio::time::timeout(Duration::from_millis(1000), runs.recv()).await
+        {
+            burst_latency.get_or_insert(at.duration_since(t));
+            burst_runs.push((rule, n));
+        }
         let rss_end = status_kib("VmRSS");
         let hwm = status_kib("VmHWM");
         let _ = stop_tx.send(());
@@ -154,7 +180,7 @@ fn bench(dir: &Path, app_files: usize, node_files: usize) -> Result<(), String> 
         );
         println!("files seen: {files_seen}");
         println!(
-            "RSS: {} KiB before run(), {} KiB at ready, {} KiB after idle+edit; peak {} KiB",
+            "RSS: {} KiB before run(), {} KiB at ready, {} KiB after idle, edit and burst; peak {} KiB",
             show(rss_before),
             show(rss_ready),
             show(rss_end),
@@ -171,6 +197,12 @@ fn bench(dir: &Path, app_files: usize, node_files: usize) -> Result<(), String> 
             Some(l) => println!("edit to executor call: {l:.1?}; runs: {fired:?} (rule, paths)"),
             None => println!("edit to executor call: no run within 500 ms"),
         }
+        println!(
+            "burst of {} rewrites (written in {burst_written:.1?}): runs {burst_runs:?} \
+             (rule, paths), first {:.1?} after the first write",
+            burst.len(),
+            burst_latency.unwrap_or_default()
+        );
         Ok(())
     })
 }
