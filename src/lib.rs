@@ -9,6 +9,7 @@ pub mod engine;
 pub mod error;
 pub mod plan;
 pub mod ui;
+pub mod watch;
 
 use clap::CommandFactory;
 
