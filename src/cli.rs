@@ -79,6 +79,11 @@ pub enum Command {
     /// Start existing containers
     #[command(after_help = "Examples:\n  devenv start\n  devenv start sidekiq")]
     Start(ServicesArgs),
+    /// Watch the source tree and run the config's watch rules as files change
+    #[command(
+        after_help = "Examples:\n  devenv watch\n  devenv watch node          # only the rules that act on node\n  devenv watch --json | jq  # NDJSON events for editors and scripts"
+    )]
+    Watch(WatchArgs),
     /// Restart containers
     #[command(after_help = "Examples:\n  devenv restart puma sidekiq")]
     Restart(StopArgs),
@@ -154,6 +159,15 @@ pub struct UpArgs {
     /// Seconds to wait for a container to stop before killing it (default: its stop_grace_period)
     #[arg(short = 't', long, value_name = "SECONDS")]
     pub timeout: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// Print NDJSON events on stdout (ready, change, action_started, action_finished)
+    #[arg(long)]
+    pub json: bool,
+    /// Only the rules whose actions concern these services (default: all rules)
+    pub services: Vec<String>,
 }
 
 #[derive(Debug, Args)]

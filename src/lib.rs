@@ -35,6 +35,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
             commands::lifecycle::Verb::Stop,
         )),
         Command::Start(args) => block_on(commands::lifecycle::start(g, args)),
+        Command::Watch(args) => block_on(commands::watch::run(g, args)),
         Command::Restart(args) => block_on(commands::lifecycle::stop_or_restart(
             g,
             args,

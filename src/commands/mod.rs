@@ -10,6 +10,7 @@ pub mod ps;
 pub mod run;
 pub mod session;
 pub mod up;
+pub mod watch;
 
 use std::collections::HashMap;
 use std::path::PathBuf;

@@ -1,13 +1,16 @@
 //! `devenv run`: a one-off container with the service's image, mounts, environment and network,
 //! removed afterwards whatever happens (unless `--keep`).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
 
-use super::session::{Session, check_names};
-use crate::apply::{self, Options, interrupted};
+use super::session::{Session, check_names, owner};
+use crate::apply::{self, BuildMode, Options, interrupted};
 use crate::cli::{GlobalArgs, RunArgs};
 use crate::config::model::MountType;
+use crate::config::model::Project;
 use crate::config::syntax;
+use crate::engine::Engine;
 use crate::engine::{Stdio, stdio_is_terminal};
 use crate::error::{Error, exit};
 use crate::plan::desired::container_spec;
@@ -31,44 +34,37 @@ pub async fn run(global: &GlobalArgs, args: &RunArgs) -> Result<(), Error> {
     check_names(project, std::slice::from_ref(&args.service))?;
     let service = args.service.as_str();
     let status = Status::new(project.services.keys());
-    let opts = Options::default();
 
     if !args.no_deps {
         let mut deps =
             order::with_dependencies(project, std::slice::from_ref(&args.service), false);
         deps.remove(service);
         if !deps.is_empty() {
-            apply::converge(engine, project, &deps, &opts, false, &status).await?;
+            apply::converge(engine, project, &deps, &Options::default(), false, &status).await?;
         }
     }
-    let only: BTreeSet<String> = BTreeSet::from([service.to_owned()]);
-    apply::ensure_images(engine, project, &only, opts.build, &status).await?;
-    apply::ensure_objects(engine, project, &only).await?;
-
-    let Some(mut spec) = container_spec(project, service) else {
-        return Err(Error::failed(format!("no service `{service}`")));
+    let entrypoint = match &args.entrypoint {
+        Some(text) => Some(
+            syntax::shell_split(text)
+                .map_err(|e| Error::Config(format!("error: --entrypoint {e}")))?,
+        ),
+        None => None,
     };
-    if !args.command.is_empty() {
-        spec.command = Some(args.command.clone());
-    }
-    if let Some(entrypoint) = &args.entrypoint {
-        let words = syntax::shell_split(entrypoint)
-            .map_err(|e| Error::Config(format!("error: --entrypoint {e}")))?;
-        spec.entrypoint = Some(words);
-    }
+    let mut env = BTreeMap::new();
     for pair in &args.env {
         match pair.split_once('=') {
             Some((k, v)) => {
-                spec.environment.insert(k.to_owned(), v.to_owned());
+                env.insert(k.to_owned(), v.to_owned());
             }
             None => {
                 if let Ok(v) = std::env::var(pair) {
-                    spec.environment.insert(pair.clone(), v);
+                    env.insert(pair.clone(), v);
                 }
             }
         }
     }
     let cwd = super::cwd();
+    let mut mounts = Vec::new();
     for text in &args.volumes {
         let m = syntax::parse_volume(text)
             .map_err(|e| Error::Config(format!("error: -v `{text}` {e}")))?;
@@ -82,8 +78,7 @@ pub async fn run(global: &GlobalArgs, args: &RunArgs) -> Result<(), Error> {
                 .source
                 .map(|key| project.volumes.get(&key).map_or(key, |v| v.name.clone())),
         };
-        spec.mounts.retain(|existing| existing.target != m.target);
-        spec.mounts.push(MountSpec {
+        mounts.push(MountSpec {
             kind: if m.kind == MountType::Bind {
                 MountKind::Bind
             } else {
@@ -95,35 +90,103 @@ pub async fn run(global: &GlobalArgs, args: &RunArgs) -> Result<(), Error> {
             nocopy: m.nocopy,
         });
     }
-    if let Some(user) = &args.user {
-        spec.user = Some(user.clone());
+    let overrides = OneOff {
+        command: args.command.clone(),
+        entrypoint,
+        env,
+        mounts,
+        user: args.user.clone(),
+        workdir: args.workdir.clone(),
+        service_ports: args.service_ports,
+        keep: args.keep,
+        tty: stdio_is_terminal(),
+    };
+    let code = one_off(
+        engine,
+        project,
+        service,
+        &overrides,
+        Stdio::Inherit,
+        interrupted(),
+        &status,
+    )
+    .await?;
+    match code {
+        0 => Ok(()),
+        code => Err(Error::Exit(i32::try_from(code).unwrap_or(exit::FAILURE))),
     }
-    if let Some(dir) = &args.workdir {
-        spec.working_dir = Some(dir.clone());
+}
+
+/// What a one-off changes in its service's container spec.
+#[derive(Clone, Debug, Default)]
+pub struct OneOff {
+    /// Empty: the service's own command.
+    pub command: Vec<String>,
+    pub entrypoint: Option<Vec<String>>,
+    pub env: BTreeMap<String, String>,
+    /// Added, replacing any mount of the service at the same target.
+    pub mounts: Vec<MountSpec>,
+    pub user: Option<String>,
+    pub workdir: Option<String>,
+    pub service_ports: bool,
+    pub keep: bool,
+    pub tty: bool,
+}
+
+/// Creates, runs and (unless `keep`) removes a one-off container of `service`; returns the
+/// command's exit code. The container is removed on every path: success, failure, `stop`
+/// resolving (Ctrl-C), or a start that never happened. Dependencies are the caller's business.
+pub async fn one_off(
+    engine: &Engine,
+    project: &Project,
+    service: &str,
+    o: &OneOff,
+    stdio: Stdio,
+    stop: impl Future<Output = ()>,
+    status: &Status,
+) -> Result<i64, Error> {
+    let only: BTreeSet<String> = BTreeSet::from([service.to_owned()]);
+    apply::ensure_images(engine, project, &only, BuildMode::Missing, status).await?;
+    apply::ensure_objects(engine, project, &only).await?;
+    let Some(mut spec) = container_spec(project, service) else {
+        return Err(Error::failed(format!("no service `{service}`")));
+    };
+    if !o.command.is_empty() {
+        spec.command = Some(o.command.clone());
     }
-    if !args.service_ports {
+    if o.entrypoint.is_some() {
+        spec.entrypoint = o.entrypoint.clone();
+    }
+    spec.environment.extend(o.env.clone());
+    for m in &o.mounts {
+        spec.mounts.retain(|existing| existing.target != m.target);
+        spec.mounts.push(m.clone());
+    }
+    if o.user.is_some() {
+        spec.user = o.user.clone();
+    }
+    if o.workdir.is_some() {
+        spec.working_dir = o.workdir.clone();
+    }
+    if !o.service_ports {
         spec.ports.clear();
     }
     // A one-off must not be restarted by the engine, and it always takes input: a terminal
     // when there is one, else whatever is piped in.
     spec.restart = None;
-    spec.tty = stdio_is_terminal();
+    spec.tty = o.tty;
     spec.stdin_open = true;
     apply::check_bind_sources(project, service, &spec)?;
 
     let name = format!("{}-{service}-run-{}", project.name, suffix());
-    let owner = session.owner(service, &config_hash(&spec), true);
+    let owner = owner(project, service, &config_hash(&spec), true);
     let id = engine.create(&name, &spec, &owner).await?;
     let outcome = tokio::select! {
-        r = engine.run_attached(&id, spec.tty, true, Stdio::Inherit) => r.map_err(Error::from),
-        _ = interrupted() => Err(Error::Exit(exit::INTERRUPTED)),
+        r = engine.run_attached(&id, spec.tty, true, stdio) => r.map_err(Error::from),
+        _ = stop => Err(Error::Exit(exit::INTERRUPTED)),
     };
-    if !args.keep {
-        // Removed on every path: success, failure, Ctrl-C, or a start that never happened.
+    if !o.keep {
         engine.remove(&id, true, true).await?;
     }
-    match outcome? {
-        0 => Ok(()),
-        code => Err(Error::Exit(i32::try_from(code).unwrap_or(exit::FAILURE))),
-    }
+    outcome
 }

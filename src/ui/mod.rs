@@ -4,6 +4,7 @@
 pub mod logs;
 pub mod progress;
 pub mod table;
+pub mod watch;
 
 use std::io::{IsTerminal, Write};
 

@@ -1,0 +1,392 @@
+//! `devenv watch`: runs the config's watch rules against the running stack as files change.
+//!
+//! The watch core (`crate::watch`) decides when a rule fires; this module runs its actions on
+//! the engine: exec, run, restart, rebuild and sync.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use futures_util::future::try_join_all;
+
+use super::run::{OneOff, one_off};
+use super::session::{Session, check_names};
+use crate::apply::{self, BuildMode, Options, interrupted};
+use crate::cli::{GlobalArgs, WatchArgs};
+use crate::config::model::{Project, WatchAction, WatchRule};
+use crate::engine::{ContainerState, Engine, ExecRequest, Stdio, StreamKind, pack_paths};
+use crate::error::Error;
+use crate::ui::Status;
+use crate::ui::logs::LogPrinter;
+use crate::ui::progress::Progress;
+use crate::ui::watch::{Finished, WatchReporter};
+use crate::watch::{self, ExecError};
+
+/// Lines of a failed action's output kept for the report.
+const TAIL_LINES: usize = 20;
+
+pub async fn run(global: &GlobalArgs, args: &WatchArgs) -> Result<(), Error> {
+    let session = Session::open(global).await?;
+    check_names(session.project(), &args.services)?;
+    watch_project(
+        &session.engine,
+        session.project(),
+        &args.services,
+        args.json,
+        futures_util::future::pending(),
+    )
+    .await
+}
+
+/// The rules that concern `services` (all rules when none are named).
+pub fn rules_for(project: &Project, services: &[String]) -> Vec<WatchRule> {
+    project
+        .watch
+        .iter()
+        .filter(|r| {
+            services.is_empty()
+                || r.actions
+                    .iter()
+                    .any(|a| action_services(a).iter().any(|s| services.contains(s)))
+        })
+        .cloned()
+        .collect()
+}
+
+fn action_services(a: &WatchAction) -> Vec<String> {
+    match a {
+        WatchAction::Exec { service, .. }
+        | WatchAction::Run { service, .. }
+        | WatchAction::Rebuild { service }
+        | WatchAction::Sync { service, .. } => vec![service.clone()],
+        WatchAction::Restart { services } => services.clone(),
+    }
+}
+
+/// A short description for the one-line report: `exec node: yarn run build`.
+pub fn describe(a: &WatchAction) -> String {
+    match a {
+        WatchAction::Exec { service, command } => format!("exec {service}: {}", command.join(" ")),
+        WatchAction::Run { service, command } => format!("run {service}: {}", command.join(" ")),
+        WatchAction::Restart { services } => format!("restart {}", services.join(", ")),
+        WatchAction::Rebuild { service } => format!("rebuild {service}"),
+        WatchAction::Sync {
+            service, target, ..
+        } => format!("sync to {service}:{target}"),
+    }
+}
+
+struct Ctx<'a> {
+    engine: &'a Engine,
+    project: &'a Project,
+    rules: Vec<WatchRule>,
+    report: WatchReporter,
+    printer: LogPrinter,
+    status: Status,
+}
+
+/// Watches until `stop` resolves or Ctrl-C; a lost engine ends it with an error.
+pub async fn watch_project(
+    engine: &Engine,
+    project: &Project,
+    services: &[String],
+    json: bool,
+    stop: impl std::future::Future<Output = ()>,
+) -> Result<(), Error> {
+    let rules = rules_for(project, services);
+    if rules.is_empty() {
+        return Err(Error::with_hint(
+            "there are no watch rules to run",
+            "add a top-level `watch:` list or a service's `develop.watch` to the config (see `devenv config`)",
+        ));
+    }
+    let names: Vec<String> = project.services.keys().cloned().collect();
+    let ctx = Rc::new(Ctx {
+        engine,
+        project,
+        report: WatchReporter::new(json, &project.dir),
+        printer: LogPrinter::new(&names, true),
+        status: Status::new(project.services.keys()),
+        rules: rules.clone(),
+    });
+    let executor = {
+        let ctx = ctx.clone();
+        move |rule: usize, paths: Vec<PathBuf>| {
+            let ctx = ctx.clone();
+            async move { run_rule(&ctx, rule, &paths).await }
+        }
+    };
+    let report = ctx.report.clone();
+    let events = move |e: watch::WatchEvent| report.event(&e);
+    let stop = async {
+        tokio::select! {
+            _ = stop => {}
+            _ = interrupted() => {}
+        }
+    };
+    watch::run(&project.dir, rules, executor, events, stop)
+        .await
+        .map_err(|e| match e.hint() {
+            Some(hint) => Error::with_hint(e.to_string(), hint),
+            None => Error::failed(e.to_string()),
+        })
+}
+
+/// What an action produced.
+struct Outcome {
+    exit_code: Option<i64>,
+    tail: Vec<String>,
+}
+
+impl Outcome {
+    fn ok() -> Outcome {
+        Outcome {
+            exit_code: None,
+            tail: Vec::new(),
+        }
+    }
+}
+
+async fn run_rule(ctx: &Ctx<'_>, rule: usize, paths: &[PathBuf]) -> Result<(), ExecError> {
+    for action in &ctx.rules[rule].actions {
+        let desc = describe(action);
+        ctx.report.action_started(rule, &desc);
+        let started = Instant::now();
+        let result = run_action(ctx, action, paths).await;
+        let duration = started.elapsed();
+        match result {
+            Ok(out) if out.exit_code.unwrap_or(0) == 0 => {
+                ctx.report.action_finished(
+                    rule,
+                    &desc,
+                    &Finished {
+                        ok: true,
+                        exit_code: out.exit_code,
+                        duration,
+                        tail: &out.tail,
+                    },
+                );
+            }
+            Ok(out) => {
+                ctx.report.action_finished(
+                    rule,
+                    &desc,
+                    &Finished {
+                        ok: false,
+                        exit_code: out.exit_code,
+                        duration,
+                        tail: &out.tail,
+                    },
+                );
+                // The rest of the rule depends on this step: stop here, keep watching.
+                return Err(ExecError::Failed(
+                    format!("{desc} exited with {}", out.exit_code.unwrap_or(-1)).into(),
+                ));
+            }
+            Err(e) => {
+                let tail: Vec<String> = e.to_string().lines().map(str::to_owned).collect();
+                ctx.report.action_finished(
+                    rule,
+                    &desc,
+                    &Finished {
+                        ok: false,
+                        exit_code: None,
+                        duration,
+                        tail: &tail,
+                    },
+                );
+                // Is the engine still there? If not, watching cannot go on.
+                if let Err(lost) = ctx.engine.server_version().await {
+                    return Err(ExecError::Fatal(Box::new(lost)));
+                }
+                return Err(ExecError::Failed(e.to_string().into()));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The running container of a service.
+async fn container_of(ctx: &Ctx<'_>, service: &str) -> Result<String, Error> {
+    let all = ctx.engine.list(&ctx.project.name, false).await?;
+    all.into_iter()
+        .find(|c| !c.oneoff && c.service == service && c.state == ContainerState::Running)
+        .map(|c| c.id)
+        .ok_or_else(|| {
+            Error::with_hint(
+                format!("service `{service}` is not running"),
+                format!("start it with `devenv up -d {service}`"),
+            )
+        })
+}
+
+/// An output sink that prints each line with the service's prefix (not in `--json` mode) and
+/// keeps the last lines for the report.
+fn capture(ctx: &Ctx<'_>, service: &str) -> (Stdio, Arc<Mutex<VecDeque<String>>>) {
+    let tail = Arc::new(Mutex::new(VecDeque::new()));
+    let kept = tail.clone();
+    let printer = (!ctx.report.is_json()).then(|| ctx.printer.clone());
+    let service = service.to_owned();
+    let on_line = Box::new(move |_: StreamKind, line: &[u8]| {
+        if let Some(p) = &printer {
+            p.line(&service, line);
+        }
+        if let Ok(mut t) = kept.lock() {
+            if t.len() == TAIL_LINES {
+                t.pop_front();
+            }
+            t.push_back(String::from_utf8_lossy(line).into_owned());
+        }
+    });
+    (
+        Stdio::Capture {
+            stdin: None,
+            on_line,
+        },
+        tail,
+    )
+}
+
+fn drain(tail: &Arc<Mutex<VecDeque<String>>>) -> Vec<String> {
+    tail.lock()
+        .map(|t| t.iter().cloned().collect())
+        .unwrap_or_default()
+}
+
+async fn run_action(
+    ctx: &Ctx<'_>,
+    action: &WatchAction,
+    paths: &[PathBuf],
+) -> Result<Outcome, Error> {
+    let engine = ctx.engine;
+    match action {
+        WatchAction::Exec { service, command } => {
+            let id = container_of(ctx, service).await?;
+            let (stdio, tail) = capture(ctx, service);
+            let request = ExecRequest {
+                cmd: command.clone(),
+                ..ExecRequest::default()
+            };
+            let code = engine.exec(&id, &request, stdio).await?;
+            Ok(Outcome {
+                exit_code: Some(code),
+                tail: drain(&tail),
+            })
+        }
+        WatchAction::Run { service, command } => {
+            let (stdio, tail) = capture(ctx, service);
+            let overrides = OneOff {
+                command: command.clone(),
+                ..OneOff::default()
+            };
+            let code = one_off(
+                engine,
+                ctx.project,
+                service,
+                &overrides,
+                stdio,
+                futures_util::future::pending(),
+                &ctx.status,
+            )
+            .await?;
+            Ok(Outcome {
+                exit_code: Some(code),
+                tail: drain(&tail),
+            })
+        }
+        WatchAction::Restart { services } => {
+            let all = engine.list(&ctx.project.name, true).await?;
+            let targets: Vec<_> = all
+                .iter()
+                .filter(|c| !c.oneoff && services.contains(&c.service))
+                .collect();
+            try_join_all(targets.iter().map(|c| async move {
+                engine.stop(&c.id, None).await?;
+                engine.start(&c.id).await
+            }))
+            .await?;
+            Ok(Outcome::ok())
+        }
+        WatchAction::Rebuild { service } => {
+            let progress = Progress::new(ctx.status.width());
+            apply::build(engine, ctx.project, service, false, false, &progress).await?;
+            let only = BTreeSet::from([service.clone()]);
+            let opts = Options {
+                build: BuildMode::Never,
+                ..Options::default()
+            };
+            apply::converge(engine, ctx.project, &only, &opts, false, &ctx.status).await?;
+            Ok(Outcome::ok())
+        }
+        WatchAction::Sync {
+            service,
+            source,
+            target,
+        } => {
+            let id = container_of(ctx, service).await?;
+            sync(engine, &id, source, target, paths).await?;
+            Ok(Outcome::ok())
+        }
+    }
+}
+
+/// Copies the changed paths under `source` into `target` in the container through the
+/// archive API, and deletes there what is gone here. No paths (a rescan) syncs everything.
+async fn sync(
+    engine: &Engine,
+    id: &str,
+    source: &Path,
+    target: &str,
+    paths: &[PathBuf],
+) -> Result<(), Error> {
+    let mut present = Vec::new();
+    let mut gone = Vec::new();
+    if paths.is_empty() {
+        present.push(".".to_owned());
+    }
+    for p in paths {
+        let Ok(rel) = p.strip_prefix(source) else {
+            continue;
+        };
+        let rel = rel.display().to_string();
+        if rel.is_empty() {
+            continue;
+        }
+        if p.symlink_metadata().is_ok() {
+            present.push(rel);
+        } else {
+            gone.push(format!("{}/{rel}", target.trim_end_matches('/')));
+        }
+    }
+    // Deeper paths are covered by a directory already being packed.
+    present.sort();
+    let mut packed: Vec<String> = Vec::new();
+    for rel in present {
+        if !packed.iter().any(|d| rel.starts_with(&format!("{d}/"))) {
+            packed.push(rel);
+        }
+    }
+    if !packed.is_empty() {
+        let tar = pack_paths(source, &packed)?;
+        engine.upload(id, target, tar).await?;
+    }
+    if !gone.is_empty() {
+        engine.delete_paths(id, &gone).await?;
+    }
+    Ok(())
+}
+
+/// Services whose containers the rules act on, for `up --watch`'s messages.
+pub fn services_of(rules: &[WatchRule]) -> BTreeMap<String, usize> {
+    let mut out = BTreeMap::new();
+    for r in rules {
+        for a in &r.actions {
+            for s in action_services(a) {
+                *out.entry(s).or_insert(0) += 1;
+            }
+        }
+    }
+    out
+}

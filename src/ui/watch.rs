@@ -1,0 +1,138 @@
+//! What `devenv watch` prints: one human line per trigger and per action result, or NDJSON
+//! events (`--json`) for editors and scripts. The event schema is documented in the README.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::watch::WatchEvent;
+
+#[derive(Clone, Debug)]
+pub struct WatchReporter {
+    json: bool,
+    project_dir: PathBuf,
+}
+
+/// How an action ended.
+#[derive(Clone, Debug)]
+pub struct Finished<'a> {
+    pub ok: bool,
+    pub exit_code: Option<i64>,
+    pub duration: Duration,
+    /// The last lines of output (or the error), shown when the action failed.
+    pub tail: &'a [String],
+}
+
+fn ms(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1_000_000.0).round() / 1000.0
+}
+
+fn seconds(d: Duration) -> String {
+    if d < Duration::from_secs(1) {
+        format!("{}ms", d.as_millis())
+    } else {
+        format!("{:.1}s", d.as_secs_f64())
+    }
+}
+
+impl WatchReporter {
+    pub fn new(json: bool, project_dir: &Path) -> WatchReporter {
+        WatchReporter {
+            json,
+            project_dir: project_dir.to_owned(),
+        }
+    }
+
+    pub fn is_json(&self) -> bool {
+        self.json
+    }
+
+    fn emit(&self, value: serde_json::Value) {
+        super::print(&format!("{value}\n"));
+    }
+
+    /// Events of the watch core: ready, change, rescan, warning.
+    pub fn event(&self, event: &WatchEvent) {
+        if self.json {
+            // Rule numbers count from 1 everywhere the user sees them.
+            let mut value = serde_json::to_value(event).unwrap_or_default();
+            if let Some(i) = value.get("rule_index").and_then(|v| v.as_u64()) {
+                value["rule"] = json!(i + 1);
+            }
+            self.emit(value);
+            return;
+        }
+        match event {
+            WatchEvent::Ready {
+                dirs_watched,
+                files_seen,
+                elapsed,
+            } => super::warn(&format!(
+                "watching {files_seen} files in {dirs_watched} directories (ready in {}); Ctrl-C stops",
+                seconds(*elapsed)
+            )),
+            WatchEvent::Change { rule_index, paths } => {
+                let what = match paths.as_slice() {
+                    [] => "anything (rescan)".to_owned(),
+                    [one] => one
+                        .strip_prefix(&self.project_dir)
+                        .unwrap_or(one)
+                        .display()
+                        .to_string(),
+                    many => format!("{} files", many.len()),
+                };
+                super::warn(&format!("{what} changed → rule {}", rule_index + 1));
+            }
+            WatchEvent::Rescan { reason, .. } => super::warn(&format!(
+                "rescanned the tree: {reason}; every rule runs once"
+            )),
+            WatchEvent::Warning { message } => super::warn(&format!("warning: {message}")),
+        }
+    }
+
+    pub fn action_started(&self, rule: usize, action: &str) {
+        if self.json {
+            self.emit(json!({"event": "action_started", "rule": rule + 1, "action": action}));
+        } else {
+            super::warn(&format!("  rule {}: {action}", rule + 1));
+        }
+    }
+
+    pub fn action_finished(&self, rule: usize, action: &str, f: &Finished) {
+        if self.json {
+            self.emit(json!({
+                "event": "action_finished",
+                "rule": rule + 1,
+                "action": action,
+                "status": if f.ok { "ok" } else { "failed" },
+                "exit_code": f.exit_code,
+                "duration_ms": ms(f.duration),
+                "output_tail": f.tail,
+            }));
+            return;
+        }
+        if f.ok {
+            super::warn(&format!(
+                "  rule {}: {action}: done in {}",
+                rule + 1,
+                seconds(f.duration)
+            ));
+            return;
+        }
+        let code = f
+            .exit_code
+            .map(|c| format!("exit {c}"))
+            .unwrap_or_else(|| "error".to_owned());
+        let mut text = format!(
+            "  rule {}: {action}: failed ({code}) in {}",
+            rule + 1,
+            seconds(f.duration)
+        );
+        for line in f.tail {
+            text.push_str("\n    | ");
+            text.push_str(line);
+        }
+        super::warn(&text);
+    }
+}
