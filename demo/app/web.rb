@@ -27,13 +27,14 @@ module Demo
     private
 
     def index
-      count = DB.processed_count
-      recent = DB.recent
-      assets = @assets
-      h = DevenvDemoHelper.method(:h)
       # Read per request so an edited view shows up without restarting puma.
       template = ERB.new(File.read(File.join(VIEWS, "index.html.erb")), trim_mode: "-")
-      html(200, template.result(binding))
+      html(200, template.result_with_hash(
+        count: DB.processed_count,
+        recent: DB.recent,
+        assets: @assets,
+        h: DevenvDemoHelper.method(:h)
+      ))
     end
 
     def enqueue(req)

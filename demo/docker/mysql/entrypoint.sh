@@ -27,6 +27,7 @@ fi
 # so the healthcheck (a TCP login as the app user) cannot pass before they are done. That saves
 # the usual temporary bootstrap server (start, wait, stop) on a fresh volume, and running them
 # on every start (they are idempotent) also repairs a volume whose first start was cut short.
+# shellcheck disable=SC2016 # the backticks are literal: SQL identifier quoting
 db=$(printf '%s' "$MYSQL_DATABASE" | sed 's/`/``/g')
 user=$(printf '%s' "$MYSQL_USER" | sed "s/'/''/g")
 pass=$(printf '%s' "$MYSQL_PASSWORD" | sed "s/'/''/g")
