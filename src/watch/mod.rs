@@ -31,7 +31,7 @@ pub use self::event::{RescanReason, WatchEvent};
 
 use self::debounce::Debouncer;
 use self::filter::{Filter, Ignores, Rules};
-use self::tree::{Scan, Watched, lock};
+use self::tree::{Placing, Scan, Watched, lock};
 use crate::config::model::WatchRule;
 
 /// Events held between notify's thread and the watch loop before a rescan is needed instead.
@@ -85,7 +85,7 @@ pub fn plan(project_dir: &Path, rules: &[WatchRule]) -> Result<Plan, WatchError>
         ignores: Arc::new(ignores),
         rules,
     };
-    let scan = tree::scan(&root, &filter, None, false);
+    let scan = tree::scan(&root, &filter, Placing::Nothing, false);
     warnings.extend(scan.warnings);
     let mut dirs = scan.dirs;
     dirs.sort();
@@ -266,7 +266,7 @@ async fn full_scan(
             ignores: Arc::new(ignores),
             rules,
         };
-        let mut scan = tree::scan(&root, &filter, Some(&watched), false);
+        let mut scan = tree::scan(&root, &filter, Placing::Alongside(&watched), false);
         if scan.failure.is_none() {
             lock(&watched).retain(&scan.dirs);
         }
@@ -417,7 +417,7 @@ impl Session {
     /// A directory appeared (created, or moved in): watch it and what is below it, and count
     /// what is already inside as changed, since it may have landed before the watch.
     fn new_dir(&mut self, dir: &Path, now: Instant) {
-        let scan = tree::scan(dir, &self.filter, Some(&self.watched), true);
+        let scan = tree::scan(dir, &self.filter, Placing::BeforeRead(&self.watched), true);
         for message in scan.warnings {
             self.outbox.push(WatchEvent::Warning { message });
         }

@@ -6,7 +6,8 @@ use std::collections::{BTreeSet, HashMap};
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, mpsc};
+use std::thread::JoinHandle;
 
 use ignore::{DirEntry, WalkBuilder, WalkState};
 use notify::{RecommendedWatcher, RecursiveMode, Watcher};
@@ -82,6 +83,20 @@ impl Watched {
     }
 }
 
+/// Whether and how a walk places watches.
+#[derive(Clone, Copy)]
+pub enum Placing<'a> {
+    /// No watches: a dry run.
+    Nothing,
+    /// Each directory's watch before the directory is read, so nothing created in between is
+    /// missed. For directories that appear while watching.
+    BeforeRead(&'a Arc<Mutex<Watched>>),
+    /// On a thread of their own while the walk goes on, so the walk never waits for notify's
+    /// round trip. For a whole tree, when nothing is promised before every watch is placed
+    /// (startup, a rescan).
+    Alongside(&'a Arc<Mutex<Watched>>),
+}
+
 /// What a walk found.
 #[derive(Debug, Default)]
 pub struct Scan {
@@ -105,7 +120,10 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 struct Shared {
     filter: Filter,
+    /// Set when placing before reading.
     watched: Option<Arc<Mutex<Watched>>>,
+    /// Set when placing alongside: directories for the placer thread.
+    placer: Mutex<Option<mpsc::Sender<PathBuf>>>,
     collect: bool,
     /// Directories inside ignored ones that are walked because a rule names them, with the
     /// depth of their first ignored ancestor.
@@ -167,17 +185,20 @@ impl Shared {
                 }
             }
         }
-        if let Some(watched) = &self.watched
-            && !self.failed.load(Ordering::Relaxed)
-        {
-            let placed = lock(watched).add(dir);
-            if let Err(e) = placed {
-                if is_vanished(&e) {
-                    return false;
+        if let Some(watched) = &self.watched {
+            if !self.failed.load(Ordering::Relaxed) {
+                let placed = lock(watched).add(dir);
+                if let Err(e) = placed {
+                    if is_vanished(&e) {
+                        return false;
+                    }
+                    self.failed.store(true, Ordering::Relaxed);
+                    lock(&self.out).failure = Some((dir.to_path_buf(), e));
                 }
-                self.failed.store(true, Ordering::Relaxed);
-                lock(&self.out).failure = Some((dir.to_path_buf(), e));
             }
+        } else if let Some(placer) = &*lock(&self.placer) {
+            // The placer outlives the walk, so sending cannot fail.
+            let _ = placer.send(dir.to_path_buf());
         }
         let mut out = lock(&self.out);
         out.dirs.push(dir.to_path_buf());
@@ -188,21 +209,27 @@ impl Shared {
     }
 }
 
-/// Walks from directory `start` (the project root, or a directory that just appeared) and
-/// watches what should be watched, when `watched` is given. With `collect`, lists what was
-/// found below `start`. Nothing happens if `start` itself is not to be watched.
-pub fn scan(
-    start: &Path,
-    filter: &Filter,
-    watched: Option<&Arc<Mutex<Watched>>>,
-    collect: bool,
-) -> Scan {
+/// Walks from directory `start` (the project root, or a directory that just appeared),
+/// placing watches as `placing` says. With `collect`, lists what was found below `start`.
+/// Nothing happens if `start` itself is not to be watched.
+pub fn scan(start: &Path, filter: &Filter, placing: Placing<'_>, collect: bool) -> Scan {
     if !filter.should_watch(start) {
         return Scan::default();
     }
+    let (watched, placer) = match placing {
+        Placing::Nothing => (None, None),
+        Placing::BeforeRead(w) => (Some(Arc::clone(w)), None),
+        Placing::Alongside(w) => match spawn_placer(w) {
+            Some(placer) => (None, Some(placer)),
+            // No thread to be had: place them one by one instead.
+            None => (Some(Arc::clone(w)), None),
+        },
+    };
+    let (sender, placer) = placer.unzip();
     let shared = Arc::new(Shared {
         filter: filter.clone(),
-        watched: watched.cloned(),
+        watched,
+        placer: Mutex::new(sender),
         collect,
         explicit: Mutex::new(HashMap::new()),
         any_explicit: AtomicBool::new(false),
@@ -237,7 +264,49 @@ pub fn scan(
             WalkState::Continue
         })
     });
+    // Closing the channel lets the placer finish what is queued and stop.
+    drop(lock(&shared.placer).take());
+    let placed = placer.map(|handle| {
+        handle.join().unwrap_or_else(|_| {
+            Some((
+                start.to_path_buf(),
+                notify::Error::generic("the thread placing watches stopped unexpectedly"),
+            ))
+        })
+    });
     let mut scan = std::mem::take(&mut *lock(&shared.out));
     scan.files_seen = shared.files_seen.load(Ordering::Relaxed);
+    if let Some(failure) = placed.flatten() {
+        scan.failure.get_or_insert(failure);
+    }
     scan
+}
+
+type PlacerHandle = JoinHandle<Option<(PathBuf, notify::Error)>>;
+
+/// Starts a thread that watches every directory sent to it, in order, and returns the first
+/// failure other than a vanished directory (after which it places nothing more).
+fn spawn_placer(watched: &Arc<Mutex<Watched>>) -> Option<(mpsc::Sender<PathBuf>, PlacerHandle)> {
+    let (tx, rx) = mpsc::channel::<PathBuf>();
+    let watched = Arc::clone(watched);
+    let handle = std::thread::Builder::new()
+        .name("devenv-watch-place".to_owned())
+        .spawn(move || {
+            // Nothing else needs the watcher while a whole tree is placed.
+            let mut watched = lock(&watched);
+            let mut failure = None;
+            for dir in rx {
+                if failure.is_some() {
+                    continue;
+                }
+                match watched.add(&dir) {
+                    Ok(()) => {}
+                    Err(e) if is_vanished(&e) => {}
+                    Err(e) => failure = Some((dir, e)),
+                }
+            }
+            failure
+        })
+        .ok()?;
+    Some((tx, handle))
 }
