@@ -351,10 +351,10 @@ pub async fn apply(
         .map(|d| (d.service.as_str(), d))
         .collect();
     for action in plan.layers.iter().flatten() {
-        if let Some(d) = by_service.get(action.service.as_str()) {
-            if action.change != Change::Keep {
-                check_bind_sources(project, &action.service, &d.spec)?;
-            }
+        if let Some(d) = by_service.get(action.service.as_str())
+            && action.change != Change::Keep
+        {
+            check_bind_sources(project, &action.service, &d.spec)?;
         }
     }
     let planned: BTreeSet<String> = by_service.keys().map(|s| (*s).to_owned()).collect();
@@ -377,13 +377,21 @@ pub async fn apply(
         for (service, id) in try_join_all(work).await? {
             started.insert(service, id);
         }
-        for action in layer {
-            let condition = strongest_condition(project, &planned, &action.service);
-            let Some(condition) = condition else { continue };
-            let id = &started[&action.service];
+        // The layer's services are waited for together, not one after another.
+        let waits = layer.iter().filter_map(|action| {
+            let condition = strongest_condition(project, &planned, &action.service)?;
+            let id = started.get(&action.service)?;
             let known_health = actual.iter().find(|c| &c.id == id).and_then(|c| c.health);
-            wait_for(engine, &action.service, id, condition, known_health, status).await?;
-        }
+            Some(wait_for(
+                engine,
+                &action.service,
+                id,
+                condition,
+                known_health,
+                status,
+            ))
+        });
+        try_join_all(waits).await?;
     }
     Ok(started)
 }

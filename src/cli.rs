@@ -159,6 +159,9 @@ pub struct UpArgs {
     /// Seconds to wait for a container to stop before killing it (default: its stop_grace_period)
     #[arg(short = 't', long, value_name = "SECONDS")]
     pub timeout: Option<u64>,
+    /// After bringing the stack up, run the watch rules (logs stay attached)
+    #[arg(long, conflicts_with = "detach")]
+    pub watch: bool,
 }
 
 #[derive(Debug, Args)]

@@ -60,15 +60,30 @@ pub async fn run(global: &GlobalArgs, args: &UpArgs) -> Result<(), Error> {
         .into_iter()
         .filter(|s| services.contains(s))
         .collect();
-    attach(
+    let logs = attach(
         &session.engine,
         &ordered,
         &converged.started,
         &fresh,
         opts.timeout,
         &status,
-    )
-    .await
+    );
+    if !args.watch {
+        return logs.await;
+    }
+    // Logs and the watch run side by side; Ctrl-C ends the attached logs (stopping the
+    // stack), and with them the watch.
+    let watch = super::watch::watch_project(
+        &session.engine,
+        project,
+        &args.services,
+        false,
+        futures_util::future::pending(),
+    );
+    tokio::select! {
+        r = logs => r,
+        r = watch => r,
+    }
 }
 
 /// `--wait`: every service running, and healthy where it has a healthcheck.

@@ -426,13 +426,13 @@ impl<'a> Decoder<'a> {
             return project;
         }
         let fields = self.fields(root, "the top level", TOP_KEYS, TOP_UNIMPLEMENTED);
-        if let Some((_, _, services)) = fields.iter().find(|(k, _, _)| *k == "services") {
-            if let Some(entries) = services.as_map() {
-                self.service_names = entries
-                    .iter()
-                    .filter_map(|(k, _)| k.scalar_text())
-                    .collect();
-            }
+        if let Some((_, _, services)) = fields.iter().find(|(k, _, _)| *k == "services")
+            && let Some(entries) = services.as_map()
+        {
+            self.service_names = entries
+                .iter()
+                .filter_map(|(k, _)| k.scalar_text())
+                .collect();
         }
         let mut services_node = None;
         let mut develop_rules = Vec::new();
@@ -1033,23 +1033,23 @@ impl<'a> Decoder<'a> {
                     }
                 }
                 MountType::Volume => {
-                    if let Some(src) = &mount.source {
-                        if !project.volumes.contains_key(src) {
-                            let hint = match did_you_mean(
-                                src,
-                                project.volumes.keys().map(String::as_str),
-                            ) {
-                                Some(s) => format!("did you mean `{s}`?"),
-                                None => format!(
-                                    "declare it under the top-level `volumes:` (`volumes: {{{src}: {{}}}}`)"
-                                ),
-                            };
-                            self.error_hint(
-                                item,
-                                format!("{what} mounts unknown named volume `{src}`"),
-                                hint,
-                            );
-                        }
+                    if let Some(src) = &mount.source
+                        && !project.volumes.contains_key(src)
+                    {
+                        let hint = match did_you_mean(
+                            src,
+                            project.volumes.keys().map(String::as_str),
+                        ) {
+                            Some(s) => format!("did you mean `{s}`?"),
+                            None => format!(
+                                "declare it under the top-level `volumes:` (`volumes: {{{src}: {{}}}}`)"
+                            ),
+                        };
+                        self.error_hint(
+                            item,
+                            format!("{what} mounts unknown named volume `{src}`"),
+                            hint,
+                        );
                     }
                 }
                 MountType::Tmpfs => {}
@@ -1066,10 +1066,10 @@ impl<'a> Decoder<'a> {
     }
 
     fn host_path(&self, src: &str) -> PathBuf {
-        if let Some(rest) = src.strip_prefix('~') {
-            if let Some(home) = std::env::var_os("HOME") {
-                return normalize(&PathBuf::from(home).join(rest.trim_start_matches('/')));
-            }
+        if let Some(rest) = src.strip_prefix('~')
+            && let Some(home) = std::env::var_os("HOME")
+        {
+            return normalize(&PathBuf::from(home).join(rest.trim_start_matches('/')));
         }
         normalize(&self.ctx.project_dir.join(src))
     }

@@ -194,10 +194,10 @@ pub fn parse_port(text: &str) -> Result<Vec<Port>, String> {
         (Some(ip), [h, c]) => (Some(ip), Some(*h), *c),
         _ => return Err("is not `[ip:][host:]container[/protocol]`".into()),
     };
-    if let Some(ip) = &ip {
-        if ip.parse::<std::net::IpAddr>().is_err() {
-            return Err(format!("host address `{ip}` is not an IP address"));
-        }
+    if let Some(ip) = &ip
+        && ip.parse::<std::net::IpAddr>().is_err()
+    {
+        return Err(format!("host address `{ip}` is not an IP address"));
     }
     let (c_start, c_end) = parse_port_range(container, "container port")?;
     let host = host.filter(|h| !h.is_empty());

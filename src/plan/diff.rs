@@ -135,10 +135,10 @@ fn recreate_reasons(d: &Desired, a: &Actual, force: bool) -> Vec<String> {
             }
             None => reasons.push("config changed".to_owned()),
         }
-    } else if let Some(image_id) = &d.image_id {
-        if image_id != &a.image_id {
-            reasons.push("image changed".to_owned());
-        }
+    } else if let Some(image_id) = &d.image_id
+        && image_id != &a.image_id
+    {
+        reasons.push("image changed".to_owned());
     }
     reasons
 }
@@ -229,13 +229,15 @@ mod tests {
             oneoff: true,
             ..actual_of(&web, true)
         };
-        let cases: Vec<(
-            &str,
+        // (name, desired layers, actual containers, --force-recreate, expected changes)
+        type Case = (
+            &'static str,
             Vec<Vec<Desired>>,
             Vec<Actual>,
             bool,
             Vec<(String, Change)>,
-        )> = vec![
+        );
+        let cases: Vec<Case> = vec![
             (
                 "nothing exists",
                 layers.clone(),
