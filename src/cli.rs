@@ -59,6 +59,11 @@ pub enum Command {
         after_help = "Examples:\n  devenv exec puma bin/rails console\n  devenv exec -u root mysql sh"
     )]
     Exec(ExecArgs),
+    /// Watch the source tree and run the config's watch rules as files change
+    #[command(
+        after_help = "Examples:\n  devenv watch\n  devenv watch node          # only the rules that act on node\n  devenv watch --json | jq  # NDJSON events for editors and scripts"
+    )]
+    Watch(WatchArgs),
     /// List the project's containers
     #[command(after_help = "Examples:\n  devenv ps\n  devenv ps -a --json")]
     Ps(PsArgs),
@@ -79,11 +84,6 @@ pub enum Command {
     /// Start existing containers
     #[command(after_help = "Examples:\n  devenv start\n  devenv start sidekiq")]
     Start(ServicesArgs),
-    /// Watch the source tree and run the config's watch rules as files change
-    #[command(
-        after_help = "Examples:\n  devenv watch\n  devenv watch node          # only the rules that act on node\n  devenv watch --json | jq  # NDJSON events for editors and scripts"
-    )]
-    Watch(WatchArgs),
     /// Restart containers
     #[command(after_help = "Examples:\n  devenv restart puma sidekiq")]
     Restart(StopArgs),

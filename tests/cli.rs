@@ -45,13 +45,47 @@ fn help_lists_only_built_commands() {
         .take_while(|l| !l.trim().is_empty())
         .filter_map(|l| l.split_whitespace().next())
         .collect();
-    assert_eq!(commands, vec!["config", "completions", "help"]);
+    assert_eq!(
+        commands,
+        vec![
+            "up",
+            "down",
+            "run",
+            "exec",
+            "watch",
+            "ps",
+            "logs",
+            "build",
+            "pull",
+            "stop",
+            "start",
+            "restart",
+            "config",
+            "completions",
+            "help"
+        ]
+    );
     assert!(help.contains("Examples:"));
 }
 
 #[test]
 fn every_command_has_an_example() {
-    for cmd in ["config", "completions"] {
+    for cmd in [
+        "up",
+        "down",
+        "run",
+        "exec",
+        "watch",
+        "ps",
+        "logs",
+        "build",
+        "pull",
+        "stop",
+        "start",
+        "restart",
+        "config",
+        "completions",
+    ] {
         let out = devenv(Path::new("."), &[cmd, "--help"]);
         assert!(text(&out.stdout).contains("Examples:\n  devenv "), "{cmd}");
     }
