@@ -1,7 +1,6 @@
 //! `devenv config`: the resolved config, its services, volumes or hashes.
 
 use crate::cli::{ConfigArgs, Format, GlobalArgs};
-use crate::config::diagnostic::did_you_mean;
 use crate::error::Error;
 use crate::plan::{desired, hash, order};
 use crate::ui;
@@ -25,23 +24,9 @@ pub fn run(global: &GlobalArgs, args: &ConfigArgs) -> Result<(), Error> {
         };
         let mut out = Vec::new();
         for name in names {
+            super::session::check_names(project, std::slice::from_ref(&name))?;
             let Some(spec) = desired::container_spec(project, &name) else {
-                let hint = did_you_mean(&name, project.services.keys().map(String::as_str))
-                    .map(|s| format!("did you mean `{s}`?"))
-                    .unwrap_or_else(|| {
-                        format!(
-                            "the services are: {}",
-                            project
-                                .services
-                                .keys()
-                                .cloned()
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        )
-                    });
-                return Err(Error::Config(format!(
-                    "error: no service `{name}` in the config\n  = hint: {hint}"
-                )));
+                continue;
             };
             out.push(format!("{name} {}", hash::config_hash(&spec)));
         }

@@ -6,7 +6,7 @@ use tokio::sync::mpsc;
 use super::session::{Session, check_names};
 use crate::cli::{GlobalArgs, LogsArgs};
 use crate::config::syntax::parse_duration;
-use crate::engine::LogOptions;
+use crate::engine::{Engine, LogOptions};
 use crate::error::Error;
 use crate::plan::order;
 use crate::ui::logs::LogPrinter;
@@ -40,29 +40,41 @@ pub async fn run(global: &GlobalArgs, args: &LogsArgs) -> Result<(), Error> {
         .filter(|s| args.services.is_empty() || args.services.contains(s))
         .collect();
     let printer = LogPrinter::new(&ordered, true);
-    let (tx, mut rx) = mpsc::channel::<(String, Vec<u8>)>(1024);
-    for service in &ordered {
-        for c in containers.iter().filter(|c| &c.service == service) {
-            let mut stream = session.engine.logs(&c.id, &options);
-            let tx = tx.clone();
-            let service = service.clone();
-            tokio::spawn(async move {
-                while let Some(item) = stream.next().await {
-                    let Ok(chunk) = item else { break };
-                    if tx
-                        .send((service.clone(), chunk.line.to_vec()))
-                        .await
-                        .is_err()
-                    {
-                        break;
-                    }
-                }
-            });
-        }
-    }
-    drop(tx);
+    let sources = ordered.iter().flat_map(|service| {
+        containers
+            .iter()
+            .filter(move |c| &c.service == service)
+            .map(|c| (service.clone(), c.id.clone(), options.clone()))
+    });
+    let mut rx = forward(&session.engine, sources);
     while let Some((service, line)) = rx.recv().await {
         printer.line(&service, &line);
     }
     Ok(())
+}
+
+/// Streams the logs of several containers into one channel of `(service, line)`, each stream
+/// in its own task so lines keep their order per service. The channel closes when every
+/// stream has ended.
+pub fn forward(
+    engine: &Engine,
+    sources: impl IntoIterator<Item = (String, String, LogOptions)>,
+) -> mpsc::Receiver<(String, Vec<u8>)> {
+    let (tx, rx) = mpsc::channel::<(String, Vec<u8>)>(1024);
+    for (service, id, options) in sources {
+        let mut stream = engine.logs(&id, &options);
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            while let Some(Ok(chunk)) = stream.next().await {
+                if tx
+                    .send((service.clone(), chunk.line.to_vec()))
+                    .await
+                    .is_err()
+                {
+                    break;
+                }
+            }
+        });
+    }
+    rx
 }

@@ -3,9 +3,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use futures_util::StreamExt;
 use futures_util::future::join_all;
-use tokio::sync::mpsc;
 
 use super::session::{Session, select};
 use crate::apply::{self, BuildMode, Options, interrupted};
@@ -135,37 +133,24 @@ async fn attach(
     status: &Status,
 ) -> Result<(), Error> {
     let printer = LogPrinter::new(ordered, true);
-    let (tx, mut rx) = mpsc::channel::<(String, Vec<u8>)>(1024);
-    for service in ordered {
-        let Some(id) = started.get(service) else {
-            continue;
+    let sources = ordered.iter().filter_map(|service| {
+        let id = started.get(service)?;
+        // Containers this run started show their logs from the beginning; those that were
+        // already running show only what comes next.
+        let tail = if fresh.contains(service) {
+            None
+        } else {
+            Some(0)
         };
         let options = LogOptions {
             follow: true,
-            tail: if fresh.contains(service) {
-                None
-            } else {
-                Some(0)
-            },
+            tail,
             since: None,
             timestamps: false,
         };
-        let mut stream = engine.logs(id, &options);
-        let tx = tx.clone();
-        let service = service.clone();
-        tokio::spawn(async move {
-            while let Some(Ok(chunk)) = stream.next().await {
-                if tx
-                    .send((service.clone(), chunk.line.to_vec()))
-                    .await
-                    .is_err()
-                {
-                    break;
-                }
-            }
-        });
-    }
-    drop(tx);
+        Some((service.clone(), id.clone(), options))
+    });
+    let mut rx = super::logs::forward(engine, sources);
     let stop = interrupted();
     tokio::pin!(stop);
     loop {
