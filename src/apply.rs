@@ -62,8 +62,9 @@ pub async fn ensure_images(
             .entry(image_name(project, name, s))
             .or_insert_with(|| name.clone());
     }
-    let lookups = by_ref.keys().map(|r| engine.image_id(r));
-    let ids = try_join_all(lookups).await?;
+    let references: Vec<String> = by_ref.keys().cloned().collect();
+    let known = engine.image_ids(&references).await?;
+    let ids = references.iter().map(|r| known.get(r).cloned());
     let mut found: BTreeMap<String, String> = BTreeMap::new();
     let mut builds = Vec::new();
     let mut pulls = Vec::new();
@@ -611,13 +612,13 @@ pub async fn converge(
     remove_orphans: bool,
     status: &Status,
 ) -> Result<Converged, Error> {
-    let containers: Vec<ContainerInfo> = engine
-        .list(&project.name, true)
-        .await?
-        .into_iter()
-        .filter(|c| !c.oneoff)
-        .collect();
-    let images = ensure_images(engine, project, services, opts.build, status).await?;
+    // The two reads a no-op needs, side by side: the project's containers and its images.
+    let (containers, images) = tokio::join!(
+        engine.list(&project.name, true),
+        ensure_images(engine, project, services, opts.build, status)
+    );
+    let containers: Vec<ContainerInfo> = containers?.into_iter().filter(|c| !c.oneoff).collect();
+    let images = images?;
     let desired = desired_layers(project, services, &images);
     let known: BTreeSet<String> = project.services.keys().cloned().collect();
     let plan = crate::plan::diff::diff(
