@@ -96,10 +96,10 @@ impl Engine {
             let name = listed_name(reference);
             if let Some(image) = images.iter().find(|i| i.repo_tags.contains(&name)) {
                 found.insert(reference.clone(), image.id.clone());
-            } else if reference.contains('@') {
-                if let Some(id) = self.image_id(reference).await? {
-                    found.insert(reference.clone(), id);
-                }
+            } else if reference.contains('@')
+                && let Some(id) = self.image_id(reference).await?
+            {
+                found.insert(reference.clone(), id);
             }
         }
         Ok(found)
