@@ -39,6 +39,11 @@ pub struct GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Write dev.yml and Dockerfiles for the Rails app in this directory
+    #[command(
+        after_help = "Examples:\n  devenv init            # in the root of a Rails app\n  devenv init --force    # replace dev.yml and the Dockerfiles\n\nWhat it reads from the app:\n  app name   the module in config/application.rb, else the directory name\n  ruby       .ruby-version, else the Gemfile's `ruby \"x.y.z\"` line, else 3.3\n  node       a node service builds assets only when package.json exists;\n             its version from .node-version or .nvmrc, else 20\n  sidekiq    a sidekiq service only when Gemfile.lock or the Gemfile lists sidekiq\n             (no Gemfile: no sidekiq, since it could not start)\n\nIt writes dev.yml, docker/rails/Dockerfile, docker/node/Dockerfile (with node) and\n.dockerignore. An existing .dockerignore is kept, even with --force. When any other of\nthese files exists, init writes nothing and exits 2, unless --force."
+    )]
+    Init(InitArgs),
     /// Build, create and start the services, in dependency order
     #[command(
         after_help = "Examples:\n  devenv up              # everything, logs attached; Ctrl-C stops\n  devenv up -d --wait    # in the background, return once healthy\n  devenv up --build puma # rebuild puma's image, then converge puma and its dependencies"
@@ -100,6 +105,22 @@ pub enum Command {
         #[arg(value_enum)]
         shell: Shell,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Which stack to write
+    #[arg(long, value_enum, default_value_t = InitTemplate::Rails)]
+    pub template: InitTemplate,
+    /// Replace files that exist already (except .dockerignore)
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum InitTemplate {
+    /// Puma, sidekiq, node assets, MySQL and Redis
+    Rails,
 }
 
 #[derive(Debug, Args)]

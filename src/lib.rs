@@ -7,6 +7,7 @@ pub mod commands;
 pub mod config;
 pub mod engine;
 pub mod error;
+pub mod init;
 pub mod plan;
 pub mod ui;
 pub mod watch;
@@ -20,6 +21,7 @@ use error::Error;
 pub fn run(cli: Cli) -> Result<(), Error> {
     let g = &cli.global;
     match &cli.command {
+        Command::Init(args) => commands::init::run(args),
         Command::Config(args) => commands::config::run(g, args),
         Command::Up(args) => block_on(commands::up::run(g, args)),
         Command::Down(args) => block_on(commands::down::run(g, args)),

@@ -48,6 +48,7 @@ fn help_lists_only_built_commands() {
     assert_eq!(
         commands,
         vec![
+            "init",
             "up",
             "down",
             "run",
@@ -71,6 +72,7 @@ fn help_lists_only_built_commands() {
 #[test]
 fn every_command_has_an_example() {
     for cmd in [
+        "init",
         "up",
         "down",
         "run",

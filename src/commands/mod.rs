@@ -4,6 +4,7 @@ pub mod config;
 pub mod down;
 pub mod exec;
 pub mod images;
+pub mod init;
 pub mod lifecycle;
 pub mod logs;
 pub mod ps;
