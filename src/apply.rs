@@ -122,15 +122,29 @@ pub async fn pull(
     progress: &Progress,
 ) -> Result<(String, String), Error> {
     let task = progress.task(service, &format!("Pulling {reference}"));
+    // One progress line per layer, below the image's own line.
+    let mut layers: BTreeMap<String, crate::ui::progress::Task> = BTreeMap::new();
     let result = engine
         .pull(reference, |p| {
+            if p.id.is_empty() {
+                task.set(&p.status, true);
+                return;
+            }
             let detail = match (p.current, p.total) {
-                (Some(c), Some(t)) if t > 0 => format!("{} {} {}%", p.id, p.status, c * 100 / t),
-                _ => format!("{} {}", p.id, p.status).trim().to_owned(),
+                (Some(c), Some(t)) if t > 0 => format!("{} {}%", p.status, c * 100 / t),
+                _ => p.status.clone(),
             };
-            task.set(&detail, p.id.is_empty());
+            let done =
+                p.status.starts_with("Pull complete") || p.status.starts_with("Already exists");
+            layers
+                .entry(p.id.clone())
+                .or_insert_with(|| progress.task(&format!("{service} {}", p.id), &detail))
+                .set(&detail, done);
         })
         .await;
+    for (_, layer) in std::mem::take(&mut layers) {
+        layer.finish("done");
+    }
     if let Err(e) = result {
         task.finish("Pull failed");
         return Err(e.into());
