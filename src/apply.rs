@@ -334,8 +334,29 @@ pub fn check_bind_sources(
 /// The outcome of applying a plan: which containers were (re)started, by service.
 pub type Started = BTreeMap<String, String>;
 
+/// Checks the bind sources of every container the plan creates, before anything is made, so a
+/// missing path leaves no network or container behind.
+pub fn check_plan_binds(
+    project: &Project,
+    plan: &Plan,
+    desired: &[Vec<Desired>],
+) -> Result<(), Error> {
+    for d in desired.iter().flatten() {
+        let changes = plan
+            .layers
+            .iter()
+            .flatten()
+            .any(|a| a.service == d.service && a.change != Change::Keep);
+        if changes {
+            check_bind_sources(project, &d.service, &d.spec)?;
+        }
+    }
+    Ok(())
+}
+
 /// Runs the plan: layer by layer, each layer's services in parallel; between layers, waits for
-/// what the next layers' `depends_on` conditions ask of this one.
+/// what the next layers' `depends_on` conditions ask of this one. Bind sources must have been
+/// checked with [`check_plan_binds`].
 pub async fn apply(
     engine: &Engine,
     project: &Project,
@@ -350,13 +371,6 @@ pub async fn apply(
         .flatten()
         .map(|d| (d.service.as_str(), d))
         .collect();
-    for action in plan.layers.iter().flatten() {
-        if let Some(d) = by_service.get(action.service.as_str()) {
-            if action.change != Change::Keep {
-                check_bind_sources(project, &action.service, &d.spec)?;
-            }
-        }
-    }
     let planned: BTreeSet<String> = by_service.keys().map(|s| (*s).to_owned()).collect();
     let mut started = Started::new();
     for layer in &plan.layers {
@@ -618,6 +632,7 @@ pub async fn converge(
         &known,
         opts.force_recreate,
     );
+    check_plan_binds(project, &plan, &desired)?;
     if !plan.orphans.is_empty() {
         if remove_orphans {
             let removals = plan.orphans.iter().map(|(service, id)| async move {
