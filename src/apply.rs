@@ -658,18 +658,27 @@ pub async fn converge(
     Ok(Converged { plan, started })
 }
 
-/// Resolves on the first SIGINT or SIGTERM.
-pub async fn interrupted() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
+/// Resolves on the first SIGINT or SIGTERM that arrives after this call. The listeners are set
+/// up here, not when the future is first polled: once tokio handles a signal its default action
+/// (ending devenv) is gone, so a Ctrl-C between setup and the first poll would otherwise be lost.
+pub fn interrupted() -> impl std::future::Future<Output = ()> + Send + 'static {
+    use tokio::signal::unix::{SignalKind, signal};
+    let int = signal(SignalKind::interrupt());
+    let term = signal(SignalKind::terminate());
+    async move {
+        match (int, term) {
+            (Ok(mut int), Ok(mut term)) => {
+                tokio::select! {
+                    _ = int.recv() => {}
+                    _ = term.recv() => {}
+                }
             }
-            return;
+            (Ok(mut int), Err(_)) => {
+                int.recv().await;
+            }
+            _ => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
         }
     }
-    let _ = tokio::signal::ctrl_c().await;
 }

@@ -32,13 +32,22 @@ pub async fn run(global: &GlobalArgs, args: &RunArgs) -> Result<(), Error> {
     let service = args.service.as_str();
     let status = Status::new(project.services.keys());
     let opts = Options::default();
+    // Listening from the start: once a one-off exists, Ctrl-C must always reach the cleanup
+    // below instead of ending devenv and leaving the container behind.
+    let stop = interrupted();
+    tokio::pin!(stop);
 
     if !args.no_deps {
         let mut deps =
             order::with_dependencies(project, std::slice::from_ref(&args.service), false);
         deps.remove(service);
         if !deps.is_empty() {
-            apply::converge(engine, project, &deps, &opts, false, &status).await?;
+            tokio::select! {
+                result = apply::converge(engine, project, &deps, &opts, false, &status) => {
+                    result?;
+                }
+                _ = &mut stop => return Err(Error::Exit(exit::INTERRUPTED)),
+            }
         }
     }
     let only: BTreeSet<String> = BTreeSet::from([service.to_owned()]);
@@ -116,7 +125,7 @@ pub async fn run(global: &GlobalArgs, args: &RunArgs) -> Result<(), Error> {
     let id = engine.create(&name, &spec, &owner).await?;
     let outcome = tokio::select! {
         r = engine.run_attached(&id, spec.tty, true, Stdio::Inherit) => r.map_err(Error::from),
-        _ = interrupted() => Err(Error::Exit(exit::INTERRUPTED)),
+        _ = &mut stop => Err(Error::Exit(exit::INTERRUPTED)),
     };
     if !args.keep {
         // Removed on every path: success, failure, Ctrl-C, or a start that never happened.

@@ -33,19 +33,14 @@ pub async fn run(global: &GlobalArgs, args: &UpArgs) -> Result<(), Error> {
         force_recreate: args.force_recreate,
         timeout: args.timeout.map(Duration::from_secs),
     };
+    // One listener for the whole command, set up before any work, so Ctrl-C is never
+    // swallowed between phases.
+    let stop = interrupted();
+    tokio::pin!(stop);
     let converged = tokio::select! {
         result = apply::converge(&session.engine, project, &services, &opts, args.remove_orphans, &status) => result?,
-        _ = interrupted() => {
-            crate::ui::warn("interrupted; run `devenv up` again to finish, or `devenv down` to clean up");
-            return Err(Error::Exit(exit::INTERRUPTED));
-        }
+        _ = &mut stop => return Err(interrupted_error()),
     };
-    if args.wait {
-        wait_ready(&session.engine, project, &converged.started, &status).await?;
-    }
-    if args.detach {
-        return Ok(());
-    }
     // Logs of containers this run started are shown from their beginning; those that were
     // already running show only what comes next.
     let fresh: BTreeSet<String> = converged
@@ -56,6 +51,15 @@ pub async fn run(global: &GlobalArgs, args: &UpArgs) -> Result<(), Error> {
         .filter(|a| a.change != Change::Keep)
         .map(|a| a.service.clone())
         .collect();
+    if args.wait {
+        tokio::select! {
+            result = wait_ready(&session.engine, project, &converged.started, &status) => result?,
+            _ = &mut stop => return Err(interrupted_error()),
+        }
+    }
+    if args.detach {
+        return Ok(());
+    }
     let ordered: Vec<String> = order::ordered(project)
         .into_iter()
         .filter(|s| services.contains(s))
@@ -67,8 +71,14 @@ pub async fn run(global: &GlobalArgs, args: &UpArgs) -> Result<(), Error> {
         &fresh,
         opts.timeout,
         &status,
+        stop,
     )
     .await
+}
+
+fn interrupted_error() -> Error {
+    crate::ui::warn("interrupted; run `devenv up` again to finish, or `devenv down` to clean up");
+    Error::Exit(exit::INTERRUPTED)
 }
 
 /// `--wait`: every service running, and healthy where it has a healthcheck.
@@ -118,6 +128,7 @@ async fn attach(
     fresh: &BTreeSet<String>,
     timeout: Option<Duration>,
     status: &Status,
+    mut stop: std::pin::Pin<&mut impl std::future::Future<Output = ()>>,
 ) -> Result<(), Error> {
     let printer = LogPrinter::new(ordered, true);
     let (tx, mut rx) = mpsc::channel::<(String, Vec<u8>)>(1024);
@@ -151,8 +162,6 @@ async fn attach(
         });
     }
     drop(tx);
-    let stop = interrupted();
-    tokio::pin!(stop);
     loop {
         tokio::select! {
             line = rx.recv() => match line {
@@ -160,9 +169,10 @@ async fn attach(
                 // Every container has exited on its own.
                 None => return Ok(()),
             },
-            _ = &mut stop => break,
+            _ = stop.as_mut() => break,
         }
     }
+    let kill_now = interrupted();
     crate::ui::warn("Stopping (press Ctrl-C again to kill)");
     let stops = started.iter().map(|(service, id)| async move {
         let result = engine.stop(id, timeout).await;
@@ -177,7 +187,7 @@ async fn attach(
                 r?;
             }
         }
-        _ = interrupted() => {
+        _ = kill_now => {
             let kills = started.iter().map(|(service, id)| async move {
                 let r = engine.kill(id, None).await;
                 status.line(service, "Killed");
