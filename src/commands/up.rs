@@ -10,6 +10,7 @@ use tokio::sync::mpsc;
 use super::session::{Session, select};
 use crate::apply::{self, BuildMode, Options, interrupted};
 use crate::cli::{GlobalArgs, UpArgs};
+use crate::config::model::Condition;
 use crate::engine::{Engine, LogOptions};
 use crate::error::{Error, exit};
 use crate::plan::diff::Change;
@@ -41,8 +42,8 @@ pub async fn run(global: &GlobalArgs, args: &UpArgs) -> Result<(), Error> {
         result = apply::converge(&session.engine, project, &services, &opts, args.remove_orphans, &status) => result?,
         _ = &mut stop => return Err(interrupted_error()),
     };
-    // Logs of containers this run started are shown from their beginning; those that were
-    // already running show only what comes next.
+    // Containers this run started: `--wait` lets them settle, and their logs are shown from
+    // the beginning; those that were already running show only what comes next.
     let fresh: BTreeSet<String> = converged
         .plan
         .layers
@@ -53,7 +54,7 @@ pub async fn run(global: &GlobalArgs, args: &UpArgs) -> Result<(), Error> {
         .collect();
     if args.wait {
         tokio::select! {
-            result = wait_ready(&session.engine, project, &converged.started, &status) => result?,
+            result = wait_ready(&session.engine, project, &converged.started, &fresh, &status) => result?,
             _ = &mut stop => return Err(interrupted_error()),
         }
     }
@@ -81,11 +82,17 @@ fn interrupted_error() -> Error {
     Error::Exit(exit::INTERRUPTED)
 }
 
+/// How long a container started by this `up --wait` that has no healthcheck must keep running
+/// to count as up: one that exits at once (a missing config file, a bad command) is reported
+/// with its exit code instead of being taken for a success. Services settle in parallel.
+const SETTLE: Duration = Duration::from_secs(1);
+
 /// `--wait`: every service running, and healthy where it has a healthcheck.
 async fn wait_ready(
     engine: &Engine,
     project: &crate::config::model::Project,
     started: &apply::Started,
+    fresh: &BTreeSet<String>,
     status: &Status,
 ) -> Result<(), Error> {
     let waits = started.iter().map(|(service, id)| async move {
@@ -98,16 +105,24 @@ async fn wait_ready(
             status.line(service, "Healthy");
             return Ok(());
         }
+        let exited = |code: i64| async move {
+            if code == 0 && is_one_shot(project, service) {
+                return Ok(());
+            }
+            Err(
+                apply::exited_error(engine, service, id, code, "was expected to keep running")
+                    .await,
+            )
+        };
+        if fresh.contains(service) {
+            tokio::select! {
+                code = engine.wait(id) => return exited(code?).await,
+                _ = tokio::time::sleep(SETTLE) => {}
+            }
+        }
         match engine.status(id).await? {
             Some(s) if s.state == crate::engine::ContainerState::Running => Ok(()),
-            Some(s) => Err(apply::exited_error(
-                engine,
-                service,
-                id,
-                s.exit_code.unwrap_or(-1),
-                "was expected to keep running",
-            )
-            .await),
+            Some(s) => exited(s.exit_code.unwrap_or(-1)).await,
             None => Err(Error::failed(format!(
                 "the container of service `{service}` is gone"
             ))),
@@ -117,6 +132,16 @@ async fn wait_ready(
         result?;
     }
     Ok(())
+}
+
+/// A service another one waits on with `service_completed_successfully`: it is meant to run to
+/// completion (migrations, asset builds), so exiting with 0 is its success.
+fn is_one_shot(project: &crate::config::model::Project, service: &str) -> bool {
+    project.services.values().any(|s| {
+        s.depends_on
+            .get(service)
+            .is_some_and(|d| d.condition == Condition::ServiceCompletedSuccessfully)
+    })
 }
 
 /// Follows the logs of every started service with a prefix each. The first Ctrl-C stops the
