@@ -198,30 +198,49 @@ async fn attach(
         }
     }
     let kill_now = interrupted();
+    tokio::pin!(kill_now);
     crate::ui::warn("Stopping (press Ctrl-C again to kill)");
-    let stops = started.iter().map(|(service, id)| async move {
+    let stops = join_all(started.iter().map(|(service, id)| async move {
         let result = engine.stop(id, timeout).await;
         if result.is_ok() {
             status.line(service, "Stopped");
         }
         result
-    });
-    tokio::select! {
-        results = join_all(stops) => {
-            for r in results {
-                r?;
+    }));
+    tokio::pin!(stops);
+    // What the services print while they shut down (a graceful "Goodbye") is shown too.
+    let mut following = true;
+    loop {
+        tokio::select! {
+            results = &mut stops => {
+                for r in results {
+                    r?;
+                }
+                break;
             }
-        }
-        _ = kill_now => {
-            let kills = started.iter().map(|(service, id)| async move {
-                let r = engine.kill(id, None).await;
-                status.line(service, "Killed");
-                r
-            });
-            for r in join_all(kills).await {
-                r?;
+            line = rx.recv(), if following => match line {
+                Some((service, line)) => printer.line(&service, &line),
+                None => following = false,
+            },
+            _ = &mut kill_now => {
+                let kills = started.iter().map(|(service, id)| async move {
+                    let r = engine.kill(id, None).await;
+                    status.line(service, "Killed");
+                    r
+                });
+                for r in join_all(kills).await {
+                    r?;
+                }
+                break;
             }
         }
     }
+    // The log streams end with their containers; print the lines still on their way.
+    let drain = async {
+        while let Some((service, line)) = rx.recv().await {
+            printer.line(&service, &line);
+        }
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(1), drain).await;
     Err(Error::Exit(exit::INTERRUPTED))
 }
