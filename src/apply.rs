@@ -373,33 +373,93 @@ pub async fn apply(
         .collect();
     let planned: BTreeSet<String> = by_service.keys().map(|s| (*s).to_owned()).collect();
     let mut started = Started::new();
+    // Services whose container this run replaced, and the running ones it restarted because
+    // of that (`depends_on: {x: {restart: true}}`).
+    let mut recreated: BTreeSet<String> = BTreeSet::new();
+    let mut restarted: BTreeSet<String> = BTreeSet::new();
     for layer in &plan.layers {
-        let work = layer.iter().map(|action| async {
-            let d = by_service[action.service.as_str()];
-            apply_one(
-                engine,
-                project,
-                d,
-                &action.change,
-                action.container.as_deref(),
-                opts,
-                status,
-            )
-            .await
-            .map(|id| (action.service.clone(), id))
+        let by_service = &by_service;
+        let work = layer.iter().map(|action| {
+            let restart_because = restart_because(project, action, &recreated);
+            async move {
+                let d = by_service[action.service.as_str()];
+                let id = match (restart_because, action.container.as_deref()) {
+                    (Some(dependency), Some(id)) => {
+                        restart(engine, &action.service, id, dependency, opts, status).await?;
+                        id.to_owned()
+                    }
+                    _ => {
+                        apply_one(
+                            engine,
+                            project,
+                            d,
+                            &action.change,
+                            action.container.as_deref(),
+                            opts,
+                            status,
+                        )
+                        .await?
+                    }
+                };
+                Ok::<_, Error>((action.service.clone(), id, restart_because.is_some()))
+            }
         });
-        for (service, id) in try_join_all(work).await? {
+        for (service, id, was_restarted) in try_join_all(work).await? {
+            if was_restarted {
+                restarted.insert(service.clone());
+            }
             started.insert(service, id);
         }
         for action in layer {
+            if matches!(action.change, Change::Create | Change::Recreate(_)) {
+                recreated.insert(action.service.clone());
+            }
             let condition = strongest_condition(project, &planned, &action.service);
             let Some(condition) = condition else { continue };
             let id = &started[&action.service];
-            let known_health = actual.iter().find(|c| &c.id == id).and_then(|c| c.health);
+            // A restarted container's health from before the restart says nothing now.
+            let known_health = actual
+                .iter()
+                .find(|c| &c.id == id && !restarted.contains(&action.service))
+                .and_then(|c| c.health);
             wait_for(engine, &action.service, id, condition, known_health, status).await?;
         }
     }
     Ok(started)
+}
+
+/// The dependency whose new container makes this running, unchanged service restart:
+/// compose's `depends_on: {db: {restart: true}}`, so an app reconnects to a recreated database.
+fn restart_because<'a>(
+    project: &'a Project,
+    action: &crate::plan::diff::Action,
+    recreated: &BTreeSet<String>,
+) -> Option<&'a str> {
+    if action.change != Change::Keep {
+        return None;
+    }
+    project.services[&action.service]
+        .depends_on
+        .iter()
+        .find(|(dependency, d)| d.restart && recreated.contains(*dependency))
+        .map(|(dependency, _)| dependency.as_str())
+}
+
+async fn restart(
+    engine: &Engine,
+    service: &str,
+    id: &str,
+    dependency: &str,
+    opts: &Options,
+    status: &Status,
+) -> Result<(), Error> {
+    engine
+        .stop(id, opts.timeout)
+        .await
+        .map_err(|e| in_service(service, e))?;
+    engine.start(id).await.map_err(|e| in_service(service, e))?;
+    status.line(service, &format!("Restarted ({dependency} was recreated)"));
+    Ok(())
 }
 
 /// What the services that depend on `service` need of it, the strictest first.

@@ -427,6 +427,65 @@ services:
 }
 
 #[test]
+fn a_recreated_dependency_restarts_dependents_that_ask_for_it() {
+    let yaml = "
+services:
+  db:
+    image: IMAGE
+    command: sleep 300
+    stop_signal: SIGKILL
+    environment:
+      VERSION: '1'
+  web:
+    image: IMAGE
+    command: sleep 300
+    stop_signal: SIGKILL
+    depends_on:
+      db: {condition: service_started, restart: true}
+  worker:
+    image: IMAGE
+    command: sleep 300
+    stop_signal: SIGKILL
+    depends_on: [db]
+";
+    let stack = Stack::new(yaml);
+    stack.ok(&["up", "-d"]);
+    let before = stack.containers();
+    let web_started = inspect(&before["web"], "{{.State.StartedAt}}");
+    let worker_started = inspect(&before["worker"], "{{.State.StartedAt}}");
+
+    stack.config(&yaml.replace("VERSION: '1'", "VERSION: '2'"));
+    let out = stack.ok(&["up", "-d"]);
+    assert!(
+        has_status(&out.stderr, "web", "Restarted (db was recreated)"),
+        "{}",
+        out.show()
+    );
+    assert!(
+        has_status(&out.stderr, "worker", "Running"),
+        "{}",
+        out.show()
+    );
+    let after = stack.containers();
+    assert_ne!(after["db"], before["db"]);
+    assert_eq!(after["web"], before["web"], "restarted, not recreated");
+    assert_ne!(inspect(&after["web"], "{{.State.StartedAt}}"), web_started);
+    assert_eq!(state(&after["web"]), "running");
+    assert_eq!(
+        inspect(&after["worker"], "{{.State.StartedAt}}"),
+        worker_started
+    );
+
+    // Nothing changed: nothing restarts.
+    let again = stack.ok(&["up", "-d"]);
+    assert!(
+        has_status(&again.stderr, "web", "Running"),
+        "{}",
+        again.show()
+    );
+}
+
+#[test]
 fn a_rebuilt_image_recreates_the_container() {
     let stack = Stack::new(
         "
