@@ -462,8 +462,8 @@ async fn restart(
     Ok(())
 }
 
-/// What the services that depend on `service` need of it, the strictest first.
-fn strongest_condition(
+/// What the services in `planned` that depend on `service` need of it, the strictest first.
+pub fn strongest_condition(
     project: &Project,
     planned: &BTreeSet<String>,
     service: &str,

@@ -1634,6 +1634,53 @@ fn stop_start_and_restart_keep_the_containers() {
     assert_eq!(stack.containers(), ids, "nothing recreated");
 }
 
+#[test]
+fn start_and_restart_follow_depends_on() {
+    let stack = Stack::new(
+        "
+services:
+  db:
+    image: IMAGE
+    command: [sh, -c, 'rm -f /tmp/ok; sleep 1; touch /tmp/ok; exec sleep 300']
+    stop_signal: SIGKILL
+    healthcheck:
+      test: [CMD, test, -f, /tmp/ok]
+      interval: 200ms
+      retries: 100
+  web:
+    image: IMAGE
+    command: sleep 300
+    stop_signal: SIGKILL
+    depends_on:
+      db: {condition: service_healthy}
+",
+    );
+    stack.ok(&["up", "-d"]);
+    let ids = stack.containers();
+    stack.ok(&["stop"]);
+
+    let out = stack.ok(&["start"]);
+    let healthy = status_index(&out.stderr, "db", "Healthy");
+    let web = status_index(&out.stderr, "web", "Started");
+    assert!(
+        healthy.is_some() && healthy < web,
+        "web starts once db is healthy:\n{}",
+        out.show()
+    );
+    let gap = clock(&inspect(&ids["web"], "{{.State.StartedAt}}"))
+        - clock(&inspect(&ids["db"], "{{.State.StartedAt}}"));
+    assert!(gap >= 0.9, "web started {gap:.3} s after db");
+
+    let out = stack.ok(&["restart"]);
+    let healthy = status_index(&out.stderr, "db", "Healthy");
+    let web = status_index(&out.stderr, "web", "Restarted");
+    assert!(healthy.is_some() && healthy < web, "{}", out.show());
+    let gap = clock(&inspect(&ids["web"], "{{.State.StartedAt}}"))
+        - clock(&inspect(&ids["db"], "{{.State.StartedAt}}"));
+    assert!(gap >= 0.9, "web restarted {gap:.3} s after db");
+    assert_eq!(stack.containers(), ids);
+}
+
 // ---- the engine ------------------------------------------------------------------------
 
 #[test]
