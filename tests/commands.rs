@@ -634,6 +634,30 @@ services:
 }
 
 #[test]
+fn attached_up_says_when_a_service_exits_and_follows_the_others() {
+    let stack = Stack::new(
+        "
+services:
+  db:
+    image: IMAGE
+    command: [sh, -c, 'echo db ready; exec sleep 300']
+    stop_signal: SIGKILL
+  job:
+    image: IMAGE
+    command: [sh, -c, 'echo job done; exit 3']
+",
+    );
+    let up = stack.spawn(&["up"]);
+    up.wait_for("job  Exited with code 3", Duration::from_secs(30));
+    up.wait_for("db  | db ready", Duration::from_secs(10));
+    assert!(up.stdout().contains("job | job done\n"), "{}", up.stdout());
+    up.interrupt();
+    let out = up.finish(Duration::from_secs(20));
+    assert_eq!(out.code, Some(130), "{}", out.show());
+    assert_eq!(state(&stack.id("db")), "exited");
+}
+
+#[test]
 fn up_wait_reports_a_container_that_exits_at_once() {
     let stack = Stack::new(
         "

@@ -156,7 +156,8 @@ async fn attach(
     mut stop: std::pin::Pin<&mut impl std::future::Future<Output = ()>>,
 ) -> Result<(), Error> {
     let printer = LogPrinter::new(ordered, true);
-    let (tx, mut rx) = mpsc::channel::<(String, Vec<u8>)>(1024);
+    // A line of a service, or `None` once its log stream has ended (its container stopped).
+    let (tx, mut rx) = mpsc::channel::<(String, Option<Vec<u8>>)>(1024);
     for service in ordered {
         let Some(id) = started.get(service) else {
             continue;
@@ -177,20 +178,35 @@ async fn attach(
         tokio::spawn(async move {
             while let Some(Ok(chunk)) = stream.next().await {
                 if tx
-                    .send((service.clone(), chunk.line.to_vec()))
+                    .send((service.clone(), Some(chunk.line.to_vec())))
                     .await
                     .is_err()
                 {
-                    break;
+                    return;
                 }
             }
+            let _ = tx.send((service, None)).await;
         });
     }
     drop(tx);
     loop {
         tokio::select! {
             line = rx.recv() => match line {
-                Some((service, line)) => printer.line(&service, &line),
+                Some((service, Some(line))) => printer.line(&service, &line),
+                // Say so when a service ends on its own; the others keep going.
+                Some((service, None)) => {
+                    // The stream can end a moment before the engine records the exit.
+                    let code = match started.get(&service) {
+                        Some(id) => tokio::time::timeout(Duration::from_secs(2), engine.wait(id))
+                            .await
+                            .ok()
+                            .and_then(Result::ok),
+                        None => None,
+                    };
+                    if let Some(code) = code {
+                        status.line(&service, &format!("Exited with code {code}"));
+                    }
+                }
                 // Every container has exited on its own.
                 None => return Ok(()),
             },
@@ -219,7 +235,8 @@ async fn attach(
                 break;
             }
             line = rx.recv(), if following => match line {
-                Some((service, line)) => printer.line(&service, &line),
+                Some((service, Some(line))) => printer.line(&service, &line),
+                Some((_, None)) => {}
                 None => following = false,
             },
             _ = &mut kill_now => {
@@ -238,7 +255,9 @@ async fn attach(
     // The log streams end with their containers; print the lines still on their way.
     let drain = async {
         while let Some((service, line)) = rx.recv().await {
-            printer.line(&service, &line);
+            if let Some(line) = line {
+                printer.line(&service, &line);
+            }
         }
     };
     let _ = tokio::time::timeout(Duration::from_secs(1), drain).await;
