@@ -598,9 +598,17 @@ pub async fn wait_healthy(engine: &Engine, service: &str, id: &str) -> Result<()
         match now.health {
             Some(Health::Healthy) => return Ok(()),
             Some(Health::Unhealthy) => {
+                // What the probe printed usually says why (`Access denied for user`).
+                let probe = match engine.inspect_health(id).await {
+                    Ok(Some(check)) => check
+                        .last_output
+                        .map(|out| format!("; its healthcheck last said: {out}"))
+                        .unwrap_or_default(),
+                    _ => String::new(),
+                };
                 let logs = last_logs(engine, id, 20).await;
                 return Err(Error::with_hint(
-                    format!("service `{service}` is unhealthy{logs}"),
+                    format!("service `{service}` is unhealthy{probe}{logs}"),
                     format!(
                         "see `devenv logs {service}`; the healthcheck in the config decides what healthy means"
                     ),

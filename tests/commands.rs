@@ -880,7 +880,7 @@ services:
     command: [sh, -c, 'echo db is sick; exec sleep 300']
     stop_signal: SIGKILL
     healthcheck:
-      test: [CMD, 'false']
+      test: [CMD, sh, -c, 'echo cannot connect to 127.0.0.1:3306; exit 1']
       interval: 200ms
       retries: 2
   web:
@@ -893,7 +893,9 @@ services:
     let out = stack.devenv(&["up", "-d"]);
     assert_eq!(out.code, Some(1), "{}", out.show());
     assert!(
-        out.stderr.contains("error: service `db` is unhealthy"),
+        out.stderr.contains(
+            "error: service `db` is unhealthy; its healthcheck last said: cannot connect to 127.0.0.1:3306; its last log lines:"
+        ),
         "{}",
         out.show()
     );
