@@ -1273,6 +1273,29 @@ fn an_interrupted_run_removes_its_container() {
 }
 
 #[test]
+fn run_interrupted_while_building_ends_at_once() {
+    let stack = Stack::new(
+        "
+services:
+  app:
+    build: .
+    command: sleep 300
+",
+    );
+    stack.write(
+        "Dockerfile",
+        &format!("FROM {TEST_IMAGE}\nRUN echo building; sleep 30\n"),
+    );
+    let run = stack.spawn(&["run", "app", "true"]);
+    run.wait_for("RUN echo building", Duration::from_secs(30));
+    run.interrupt();
+    let out = run.finish(Duration::from_secs(10));
+    eprintln!("run interrupted while building, total: {:?}", out.elapsed);
+    assert_eq!(out.code, Some(130), "{}", out.show());
+    assert!(stack.oneoffs().is_empty(), "no one-off was made");
+}
+
+#[test]
 fn run_keep_keeps_the_container() {
     let stack = Stack::new(ONE_SERVICE);
     let out = stack.devenv(&["run", "--keep", "web", "sh", "-c", "exit 2"]);

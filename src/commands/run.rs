@@ -50,10 +50,6 @@ pub async fn run(global: &GlobalArgs, args: &RunArgs) -> Result<(), Error> {
             }
         }
     }
-    let only: BTreeSet<String> = BTreeSet::from([service.to_owned()]);
-    apply::ensure_images(engine, project, &only, opts.build, &status).await?;
-    apply::ensure_objects(engine, project, &only).await?;
-
     let Some(mut spec) = container_spec(project, service) else {
         return Err(Error::failed(format!("no service `{service}`")));
     };
@@ -119,6 +115,15 @@ pub async fn run(global: &GlobalArgs, args: &RunArgs) -> Result<(), Error> {
     spec.tty = stdio_is_terminal();
     spec.stdin_open = true;
     apply::check_bind_sources(project, service, &spec)?;
+    let only: BTreeSet<String> = BTreeSet::from([service.to_owned()]);
+    let prepare = async {
+        apply::ensure_images(engine, project, &only, opts.build, &status).await?;
+        apply::ensure_objects(engine, project, &only).await
+    };
+    tokio::select! {
+        result = prepare => result?,
+        _ = &mut stop => return Err(Error::Exit(exit::INTERRUPTED)),
+    }
 
     let name = format!("{}-{service}-run-{}", project.name, suffix());
     let owner = session.owner(service, &config_hash(&spec), true);
