@@ -349,8 +349,29 @@ pub fn check_bind_sources(
 /// The outcome of applying a plan: which containers were (re)started, by service.
 pub type Started = BTreeMap<String, String>;
 
+/// Checks the bind sources of every container the plan creates, before anything is made, so a
+/// missing path leaves no network or container behind.
+pub fn check_plan_binds(
+    project: &Project,
+    plan: &Plan,
+    desired: &[Vec<Desired>],
+) -> Result<(), Error> {
+    for d in desired.iter().flatten() {
+        let changes = plan
+            .layers
+            .iter()
+            .flatten()
+            .any(|a| a.service == d.service && a.change != Change::Keep);
+        if changes {
+            check_bind_sources(project, &d.service, &d.spec)?;
+        }
+    }
+    Ok(())
+}
+
 /// Runs the plan: layer by layer, each layer's services in parallel; between layers, waits for
-/// what the next layers' `depends_on` conditions ask of this one.
+/// what the next layers' `depends_on` conditions ask of this one. Bind sources must have been
+/// checked with [`check_plan_binds`].
 pub async fn apply(
     engine: &Engine,
     project: &Project,
@@ -365,38 +386,59 @@ pub async fn apply(
         .flatten()
         .map(|d| (d.service.as_str(), d))
         .collect();
-    for action in plan.layers.iter().flatten() {
-        if let Some(d) = by_service.get(action.service.as_str())
-            && action.change != Change::Keep
-        {
-            check_bind_sources(project, &action.service, &d.spec)?;
-        }
-    }
     let planned: BTreeSet<String> = by_service.keys().map(|s| (*s).to_owned()).collect();
     let mut started = Started::new();
+    // Services whose container this run replaced, and the running ones it restarted because
+    // of that (`depends_on: {x: {restart: true}}`).
+    let mut recreated: BTreeSet<String> = BTreeSet::new();
+    let mut restarted: BTreeSet<String> = BTreeSet::new();
     for layer in &plan.layers {
-        let work = layer.iter().map(|action| async {
-            let d = by_service[action.service.as_str()];
-            apply_one(
-                engine,
-                project,
-                d,
-                &action.change,
-                action.container.as_deref(),
-                opts,
-                status,
-            )
-            .await
-            .map(|id| (action.service.clone(), id))
+        let by_service = &by_service;
+        let work = layer.iter().map(|action| {
+            let restart_because = restart_because(project, action, &recreated);
+            async move {
+                let d = by_service[action.service.as_str()];
+                let id = match (restart_because, action.container.as_deref()) {
+                    (Some(dependency), Some(id)) => {
+                        restart(engine, &action.service, id, dependency, opts, status).await?;
+                        id.to_owned()
+                    }
+                    _ => {
+                        apply_one(
+                            engine,
+                            project,
+                            d,
+                            &action.change,
+                            action.container.as_deref(),
+                            opts,
+                            status,
+                        )
+                        .await?
+                    }
+                };
+                Ok::<_, Error>((action.service.clone(), id, restart_because.is_some()))
+            }
         });
-        for (service, id) in try_join_all(work).await? {
+        for (service, id, was_restarted) in try_join_all(work).await? {
+            if was_restarted {
+                restarted.insert(service.clone());
+            }
             started.insert(service, id);
+        }
+        for action in layer {
+            if matches!(action.change, Change::Create | Change::Recreate(_)) {
+                recreated.insert(action.service.clone());
+            }
         }
         // The layer's services are waited for together, not one after another.
         let waits = layer.iter().filter_map(|action| {
             let condition = strongest_condition(project, &planned, &action.service)?;
             let id = started.get(&action.service)?;
-            let known_health = actual.iter().find(|c| &c.id == id).and_then(|c| c.health);
+            // A restarted container's health from before the restart says nothing now.
+            let known_health = actual
+                .iter()
+                .find(|c| &c.id == id && !restarted.contains(&action.service))
+                .and_then(|c| c.health);
             Some(wait_for(
                 engine,
                 &action.service,
@@ -411,8 +453,42 @@ pub async fn apply(
     Ok(started)
 }
 
-/// What the services that depend on `service` need of it, the strictest first.
-fn strongest_condition(
+/// The dependency whose new container makes this running, unchanged service restart:
+/// compose's `depends_on: {db: {restart: true}}`, so an app reconnects to a recreated database.
+fn restart_because<'a>(
+    project: &'a Project,
+    action: &crate::plan::diff::Action,
+    recreated: &BTreeSet<String>,
+) -> Option<&'a str> {
+    if action.change != Change::Keep {
+        return None;
+    }
+    project.services[&action.service]
+        .depends_on
+        .iter()
+        .find(|(dependency, d)| d.restart && recreated.contains(*dependency))
+        .map(|(dependency, _)| dependency.as_str())
+}
+
+async fn restart(
+    engine: &Engine,
+    service: &str,
+    id: &str,
+    dependency: &str,
+    opts: &Options,
+    status: &Status,
+) -> Result<(), Error> {
+    engine
+        .stop(id, opts.timeout)
+        .await
+        .map_err(|e| in_service(service, e))?;
+    engine.start(id).await.map_err(|e| in_service(service, e))?;
+    status.line(service, &format!("Restarted ({dependency} was recreated)"));
+    Ok(())
+}
+
+/// What the services in `planned` that depend on `service` need of it, the strictest first.
+pub fn strongest_condition(
     project: &Project,
     planned: &BTreeSet<String>,
     service: &str,
@@ -547,9 +623,17 @@ pub async fn wait_healthy(engine: &Engine, service: &str, id: &str) -> Result<()
         match now.health {
             Some(Health::Healthy) => return Ok(()),
             Some(Health::Unhealthy) => {
+                // What the probe printed usually says why (`Access denied for user`).
+                let probe = match engine.inspect_health(id).await {
+                    Ok(Some(check)) => check
+                        .last_output
+                        .map(|out| format!("; its healthcheck last said: {out}"))
+                        .unwrap_or_default(),
+                    _ => String::new(),
+                };
                 let logs = last_logs(engine, id, 20).await;
                 return Err(Error::with_hint(
-                    format!("service `{service}` is unhealthy{logs}"),
+                    format!("service `{service}` is unhealthy{probe}{logs}"),
                     format!(
                         "see `devenv logs {service}`; the healthcheck in the config decides what healthy means"
                     ),
@@ -641,6 +725,7 @@ pub async fn converge(
         &known,
         opts.force_recreate,
     );
+    check_plan_binds(project, &plan, &desired)?;
     if !plan.orphans.is_empty() {
         if remove_orphans {
             let removals = plan.orphans.iter().map(|(service, id)| async move {
@@ -666,18 +751,27 @@ pub async fn converge(
     Ok(Converged { plan, started })
 }
 
-/// Resolves on the first SIGINT or SIGTERM.
-pub async fn interrupted() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
+/// Resolves on the first SIGINT or SIGTERM that arrives after this call. The listeners are set
+/// up here, not when the future is first polled: once tokio handles a signal its default action
+/// (ending devenv) is gone, so a Ctrl-C between setup and the first poll would otherwise be lost.
+pub fn interrupted() -> impl std::future::Future<Output = ()> + Send + 'static {
+    use tokio::signal::unix::{SignalKind, signal};
+    let int = signal(SignalKind::interrupt());
+    let term = signal(SignalKind::terminate());
+    async move {
+        match (int, term) {
+            (Ok(mut int), Ok(mut term)) => {
+                tokio::select! {
+                    _ = int.recv() => {}
+                    _ = term.recv() => {}
+                }
             }
-            return;
+            (Ok(mut int), Err(_)) => {
+                int.recv().await;
+            }
+            _ => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
         }
     }
-    let _ = tokio::signal::ctrl_c().await;
 }

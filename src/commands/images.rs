@@ -1,5 +1,7 @@
 //! `devenv build` and `devenv pull`: the images of the services, with progress.
 
+use std::collections::BTreeMap;
+
 use futures_util::future::try_join_all;
 
 use super::load_project;
@@ -59,12 +61,18 @@ pub async fn pull(global: &GlobalArgs, args: &ServicesArgs) -> Result<(), Error>
         crate::ui::warn("nothing to pull: every selected service is built locally");
         return Ok(());
     }
+    // Services sharing an image pull it once, under the first service's name.
+    let mut by_reference: BTreeMap<String, &String> = BTreeMap::new();
+    for s in &services {
+        by_reference
+            .entry(image_name(project, s, &project.services[s]))
+            .or_insert(s);
+    }
     let engine = Engine::connect().await?;
     let progress = Progress::new(services.iter().map(String::len).max().unwrap_or(0));
-    let pulls = services.iter().map(|s| {
-        let reference = image_name(project, s, &project.services[s]);
+    let pulls = by_reference.iter().map(|(reference, s)| {
         let (engine, progress) = (&engine, &progress);
-        async move { apply::pull(engine, s, &reference, progress).await }
+        async move { apply::pull(engine, s, reference, progress).await }
     });
     try_join_all(pulls).await?;
     Ok(())

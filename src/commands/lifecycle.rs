@@ -1,13 +1,18 @@
-//! `devenv stop`, `start` and `restart`: existing containers of the named (or all) services.
+//! `devenv stop`, `start` and `restart`: existing containers of the named (or all) services, in
+//! dependency order.
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use futures_util::future::try_join_all;
 
 use super::session::{Session, check_names};
+use crate::apply;
 use crate::cli::{GlobalArgs, ServicesArgs, StopArgs};
+use crate::config::model::Project;
 use crate::engine::{ContainerInfo, ContainerState};
 use crate::error::Error;
+use crate::plan::order;
 use crate::ui::Status;
 
 #[derive(Clone, Copy)]
@@ -57,30 +62,77 @@ async fn act(
         return Ok(());
     }
     let status = Status::new(containers.iter().map(|c| &c.service));
+    let layers = layers(session.project(), &containers);
     let engine = &session.engine;
-    let work = containers.iter().map(|c| {
-        let status = &status;
-        async move {
-            match verb {
-                Verb::Stop => {
-                    engine.stop(&c.id, timeout).await?;
+    if matches!(verb, Verb::Stop | Verb::Restart) {
+        // Dependents first, so nothing runs on without what it depends on.
+        for layer in layers.iter().rev() {
+            try_join_all(layer.iter().map(|c| async {
+                engine.stop(&c.id, timeout).await?;
+                if matches!(verb, Verb::Stop) {
                     status.line(&c.service, "Stopped");
                 }
-                Verb::Start => {
-                    if c.state != ContainerState::Running {
-                        engine.start(&c.id).await?;
-                    }
-                    status.line(&c.service, "Started");
-                }
-                Verb::Restart => {
-                    engine.stop(&c.id, timeout).await?;
-                    engine.start(&c.id).await?;
-                    status.line(&c.service, "Restarted");
-                }
-            }
-            Ok::<(), Error>(())
+                Ok::<(), Error>(())
+            }))
+            .await?;
         }
-    });
-    try_join_all(work).await?;
+    }
+    if matches!(verb, Verb::Start | Verb::Restart) {
+        let project = session.project();
+        let planned: BTreeSet<String> = containers.iter().map(|c| c.service.clone()).collect();
+        // Dependencies first, each one as ready as its dependents' depends_on asks.
+        for layer in &layers {
+            try_join_all(layer.iter().map(|c| async {
+                if matches!(verb, Verb::Restart) || c.state != ContainerState::Running {
+                    engine.start(&c.id).await?;
+                }
+                let done = if matches!(verb, Verb::Restart) {
+                    "Restarted"
+                } else {
+                    "Started"
+                };
+                status.line(&c.service, done);
+                Ok::<(), Error>(())
+            }))
+            .await?;
+            for c in layer {
+                if !project.services.contains_key(&c.service) {
+                    continue;
+                }
+                let Some(condition) = apply::strongest_condition(project, &planned, &c.service)
+                else {
+                    continue;
+                };
+                apply::wait_for(engine, &c.service, &c.id, condition, None, &status).await?;
+            }
+        }
+    }
     Ok(())
+}
+
+/// The containers in dependency layers; those of services gone from the config form a last
+/// layer of their own.
+fn layers<'a>(project: &Project, containers: &'a [ContainerInfo]) -> Vec<Vec<&'a ContainerInfo>> {
+    let known: BTreeSet<String> = containers
+        .iter()
+        .filter(|c| project.services.contains_key(&c.service))
+        .map(|c| c.service.clone())
+        .collect();
+    let mut out: Vec<Vec<&ContainerInfo>> = order::layers(project, &known)
+        .into_iter()
+        .map(|services| {
+            containers
+                .iter()
+                .filter(|c| services.contains(&c.service))
+                .collect()
+        })
+        .collect();
+    let orphans: Vec<&ContainerInfo> = containers
+        .iter()
+        .filter(|c| !known.contains(&c.service))
+        .collect();
+    if !orphans.is_empty() {
+        out.push(orphans);
+    }
+    out
 }

@@ -34,13 +34,23 @@ pub async fn run(global: &GlobalArgs, args: &RunArgs) -> Result<(), Error> {
     check_names(project, std::slice::from_ref(&args.service))?;
     let service = args.service.as_str();
     let status = Status::new(project.services.keys());
+    // Listening from the start: once a one-off exists, Ctrl-C must always reach the cleanup
+    // below instead of ending devenv and leaving the container behind.
+    let stop = interrupted();
+    tokio::pin!(stop);
 
     if !args.no_deps {
         let mut deps =
             order::with_dependencies(project, std::slice::from_ref(&args.service), false);
         deps.remove(service);
         if !deps.is_empty() {
-            apply::converge(engine, project, &deps, &Options::default(), false, &status).await?;
+            let opts = Options::default();
+            tokio::select! {
+                result = apply::converge(engine, project, &deps, &opts, false, &status) => {
+                    result?;
+                }
+                _ = &mut stop => return Err(Error::Exit(exit::INTERRUPTED)),
+            }
         }
     }
     let entrypoint = match &args.entrypoint {
@@ -107,7 +117,7 @@ pub async fn run(global: &GlobalArgs, args: &RunArgs) -> Result<(), Error> {
         service,
         &overrides,
         Stdio::Inherit,
-        interrupted(),
+        &mut stop,
         &status,
     )
     .await?;
@@ -145,9 +155,16 @@ pub async fn one_off(
     stop: impl Future<Output = ()>,
     status: &Status,
 ) -> Result<i64, Error> {
+    tokio::pin!(stop);
     let only: BTreeSet<String> = BTreeSet::from([service.to_owned()]);
-    apply::ensure_images(engine, project, &only, BuildMode::Missing, status).await?;
-    apply::ensure_objects(engine, project, &only).await?;
+    let prepare = async {
+        apply::ensure_images(engine, project, &only, BuildMode::Missing, status).await?;
+        apply::ensure_objects(engine, project, &only).await
+    };
+    tokio::select! {
+        result = prepare => result?,
+        _ = &mut stop => return Err(Error::Exit(exit::INTERRUPTED)),
+    }
     let Some(mut spec) = container_spec(project, service) else {
         return Err(Error::failed(format!("no service `{service}`")));
     };
@@ -183,7 +200,7 @@ pub async fn one_off(
     let id = engine.create(&name, &spec, &owner).await?;
     let outcome = tokio::select! {
         r = engine.run_attached(&id, spec.tty, true, stdio) => r.map_err(Error::from),
-        _ = stop => Err(Error::Exit(exit::INTERRUPTED)),
+        _ = &mut stop => Err(Error::Exit(exit::INTERRUPTED)),
     };
     if !o.keep {
         engine.remove(&id, true, true).await?;

@@ -3,11 +3,14 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use futures_util::StreamExt;
 use futures_util::future::join_all;
+use tokio::sync::mpsc;
 
 use super::session::{Session, select};
 use crate::apply::{self, BuildMode, Options, interrupted};
 use crate::cli::{GlobalArgs, UpArgs};
+use crate::config::model::Condition;
 use crate::engine::{Engine, LogOptions};
 use crate::error::{Error, exit};
 use crate::plan::diff::Change;
@@ -31,21 +34,16 @@ pub async fn run(global: &GlobalArgs, args: &UpArgs) -> Result<(), Error> {
         force_recreate: args.force_recreate,
         timeout: args.timeout.map(Duration::from_secs),
     };
+    // One listener for the whole command, set up before any work, so Ctrl-C is never
+    // swallowed between phases.
+    let stop = interrupted();
+    tokio::pin!(stop);
     let converged = tokio::select! {
         result = apply::converge(&session.engine, project, &services, &opts, args.remove_orphans, &status) => result?,
-        _ = interrupted() => {
-            crate::ui::warn("interrupted; run `devenv up` again to finish, or `devenv down` to clean up");
-            return Err(Error::Exit(exit::INTERRUPTED));
-        }
+        _ = &mut stop => return Err(interrupted_error()),
     };
-    if args.wait {
-        wait_ready(&session.engine, project, &converged.started, &status).await?;
-    }
-    if args.detach {
-        return Ok(());
-    }
-    // Logs of containers this run started are shown from their beginning; those that were
-    // already running show only what comes next.
+    // Containers this run started: `--wait` lets them settle, and their logs are shown from
+    // the beginning; those that were already running show only what comes next.
     let fresh: BTreeSet<String> = converged
         .plan
         .layers
@@ -54,6 +52,15 @@ pub async fn run(global: &GlobalArgs, args: &UpArgs) -> Result<(), Error> {
         .filter(|a| a.change != Change::Keep)
         .map(|a| a.service.clone())
         .collect();
+    if args.wait {
+        tokio::select! {
+            result = wait_ready(&session.engine, project, &converged.started, &fresh, &status) => result?,
+            _ = &mut stop => return Err(interrupted_error()),
+        }
+    }
+    if args.detach {
+        return Ok(());
+    }
     let ordered: Vec<String> = order::ordered(project)
         .into_iter()
         .filter(|s| services.contains(s))
@@ -65,6 +72,7 @@ pub async fn run(global: &GlobalArgs, args: &UpArgs) -> Result<(), Error> {
         &fresh,
         opts.timeout,
         &status,
+        stop,
     );
     if !args.watch {
         return logs.await;
@@ -84,11 +92,22 @@ pub async fn run(global: &GlobalArgs, args: &UpArgs) -> Result<(), Error> {
     }
 }
 
+fn interrupted_error() -> Error {
+    crate::ui::warn("interrupted; run `devenv up` again to finish, or `devenv down` to clean up");
+    Error::Exit(exit::INTERRUPTED)
+}
+
+/// How long a container started by this `up --wait` that has no healthcheck must keep running
+/// to count as up: one that exits at once (a missing config file, a bad command) is reported
+/// with its exit code instead of being taken for a success. Services settle in parallel.
+const SETTLE: Duration = Duration::from_secs(1);
+
 /// `--wait`: every service running, and healthy where it has a healthcheck.
 async fn wait_ready(
     engine: &Engine,
     project: &crate::config::model::Project,
     started: &apply::Started,
+    fresh: &BTreeSet<String>,
     status: &Status,
 ) -> Result<(), Error> {
     let waits = started.iter().map(|(service, id)| async move {
@@ -101,16 +120,24 @@ async fn wait_ready(
             status.line(service, "Healthy");
             return Ok(());
         }
+        let exited = |code: i64| async move {
+            if code == 0 && is_one_shot(project, service) {
+                return Ok(());
+            }
+            Err(
+                apply::exited_error(engine, service, id, code, "was expected to keep running")
+                    .await,
+            )
+        };
+        if fresh.contains(service) {
+            tokio::select! {
+                code = engine.wait(id) => return exited(code?).await,
+                _ = tokio::time::sleep(SETTLE) => {}
+            }
+        }
         match engine.status(id).await? {
             Some(s) if s.state == crate::engine::ContainerState::Running => Ok(()),
-            Some(s) => Err(apply::exited_error(
-                engine,
-                service,
-                id,
-                s.exit_code.unwrap_or(-1),
-                "was expected to keep running",
-            )
-            .await),
+            Some(s) => exited(s.exit_code.unwrap_or(-1)).await,
             None => Err(Error::failed(format!(
                 "the container of service `{service}` is gone"
             ))),
@@ -122,6 +149,16 @@ async fn wait_ready(
     Ok(())
 }
 
+/// A service another one waits on with `service_completed_successfully`: it is meant to run to
+/// completion (migrations, asset builds), so exiting with 0 is its success.
+fn is_one_shot(project: &crate::config::model::Project, service: &str) -> bool {
+    project.services.values().any(|s| {
+        s.depends_on
+            .get(service)
+            .is_some_and(|d| d.condition == Condition::ServiceCompletedSuccessfully)
+    })
+}
+
 /// Follows the logs of every started service with a prefix each. The first Ctrl-C stops the
 /// containers in parallel, each within its grace period; a second one kills them.
 async fn attach(
@@ -131,62 +168,113 @@ async fn attach(
     fresh: &BTreeSet<String>,
     timeout: Option<Duration>,
     status: &Status,
+    mut stop: std::pin::Pin<&mut impl std::future::Future<Output = ()>>,
 ) -> Result<(), Error> {
     let printer = LogPrinter::new(ordered, true);
-    let sources = ordered.iter().filter_map(|service| {
-        let id = started.get(service)?;
-        // Containers this run started show their logs from the beginning; those that were
-        // already running show only what comes next.
-        let tail = if fresh.contains(service) {
-            None
-        } else {
-            Some(0)
+    // A line of a service, or `None` once its log stream has ended (its container stopped).
+    let (tx, mut rx) = mpsc::channel::<(String, Option<Vec<u8>>)>(1024);
+    for service in ordered {
+        let Some(id) = started.get(service) else {
+            continue;
         };
         let options = LogOptions {
             follow: true,
-            tail,
+            tail: if fresh.contains(service) {
+                None
+            } else {
+                Some(0)
+            },
             since: None,
             timestamps: false,
         };
-        Some((service.clone(), id.clone(), options))
-    });
-    let mut rx = super::logs::forward(engine, sources);
-    let stop = interrupted();
-    tokio::pin!(stop);
+        let mut stream = engine.logs(id, &options);
+        let tx = tx.clone();
+        let service = service.clone();
+        tokio::spawn(async move {
+            while let Some(Ok(chunk)) = stream.next().await {
+                if tx
+                    .send((service.clone(), Some(chunk.line.to_vec())))
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+            }
+            let _ = tx.send((service, None)).await;
+        });
+    }
+    drop(tx);
     loop {
         tokio::select! {
             line = rx.recv() => match line {
-                Some((service, line)) => printer.line(&service, &line),
+                Some((service, Some(line))) => printer.line(&service, &line),
+                // Say so when a service ends on its own; the others keep going.
+                Some((service, None)) => {
+                    // The stream can end a moment before the engine records the exit.
+                    let code = match started.get(&service) {
+                        Some(id) => tokio::time::timeout(Duration::from_secs(2), engine.wait(id))
+                            .await
+                            .ok()
+                            .and_then(Result::ok),
+                        None => None,
+                    };
+                    if let Some(code) = code {
+                        status.line(&service, &format!("Exited with code {code}"));
+                    }
+                }
                 // Every container has exited on its own.
                 None => return Ok(()),
             },
-            _ = &mut stop => break,
+            _ = stop.as_mut() => break,
         }
     }
+    let kill_now = interrupted();
+    tokio::pin!(kill_now);
     crate::ui::warn("Stopping (press Ctrl-C again to kill)");
-    let stops = started.iter().map(|(service, id)| async move {
+    let stops = join_all(started.iter().map(|(service, id)| async move {
         let result = engine.stop(id, timeout).await;
         if result.is_ok() {
             status.line(service, "Stopped");
         }
         result
-    });
-    tokio::select! {
-        results = join_all(stops) => {
-            for r in results {
-                r?;
+    }));
+    tokio::pin!(stops);
+    // What the services print while they shut down (a graceful "Goodbye") is shown too.
+    let mut following = true;
+    loop {
+        tokio::select! {
+            results = &mut stops => {
+                for r in results {
+                    r?;
+                }
+                break;
             }
-        }
-        _ = interrupted() => {
-            let kills = started.iter().map(|(service, id)| async move {
-                let r = engine.kill(id, None).await;
-                status.line(service, "Killed");
-                r
-            });
-            for r in join_all(kills).await {
-                r?;
+            line = rx.recv(), if following => match line {
+                Some((service, Some(line))) => printer.line(&service, &line),
+                Some((_, None)) => {}
+                None => following = false,
+            },
+            _ = &mut kill_now => {
+                let kills = started.iter().map(|(service, id)| async move {
+                    let r = engine.kill(id, None).await;
+                    status.line(service, "Killed");
+                    r
+                });
+                for r in join_all(kills).await {
+                    r?;
+                }
+                break;
             }
         }
     }
+    // The log streams end with their containers; print the lines still on their way.
+    let drain = async {
+        while let Some((service, line)) = rx.recv().await {
+            if let Some(line) = line {
+                printer.line(&service, &line);
+            }
+        }
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(1), drain).await;
     Err(Error::Exit(exit::INTERRUPTED))
 }

@@ -35,9 +35,14 @@ pub fn ensure_test_image() {
 
 /// A project name no other test (or test run) uses: `devenv-test-<pid>-<n>`.
 pub fn unique_project() -> String {
+    unique_project_with("devenv-test")
+}
+
+/// A unique project name with another prefix: `<prefix>-<pid>-<n>`.
+pub fn unique_project_with(prefix: &str) -> String {
     static COUNTER: AtomicUsize = AtomicUsize::new(0);
     format!(
-        "devenv-test-{}-{}",
+        "{prefix}-{}-{}",
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::SeqCst)
     )
