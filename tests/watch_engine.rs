@@ -764,6 +764,39 @@ fn a_restart_action_restarts_the_service() {
     w.assert_alive();
 }
 
+#[test]
+fn a_restart_of_a_service_without_a_container_fails_by_name() {
+    let services = format!(
+        "{}  worker:\n    image: {TEST_IMAGE}\n    command: {IDLE}\n",
+        app_with_work_mount()
+    );
+    let p = Project::new(
+        &services,
+        r#"  - paths: ["config/**"]
+    actions:
+      - restart: [app, worker]"#,
+    );
+    p.write("config/app.rb", "1\n");
+    let out = p
+        .devenv(&["up", "-d", "app"])
+        .output()
+        .expect("run devenv up");
+    assert_success("devenv up -d app", &out);
+    let mut w = p.watch();
+
+    p.write("config/app.rb", "2\n");
+    let done = w.finished(1);
+    assert_eq!(done["status"], "failed", "{done}");
+    assert_eq!(done["exit_code"], Value::Null, "{done}");
+    let tail = tail_of(&done).join("\n");
+    assert!(
+        tail.contains("no container of `worker` to restart")
+            && tail.contains("devenv up -d worker"),
+        "{tail}"
+    );
+    w.assert_alive();
+}
+
 /// A unix socket that forwards every connection to the real engine, until killed: the test's
 /// way to make the engine vanish under a running watch.
 struct EngineProxy {

@@ -329,6 +329,26 @@ async fn run_action(
                 .iter()
                 .filter(|c| !c.oneoff && services.contains(&c.service))
                 .collect();
+            // Restarting nothing would report success for a service that never came up.
+            let missing: Vec<&str> = services
+                .iter()
+                .filter(|s| !targets.iter().any(|c| &c.service == *s))
+                .map(String::as_str)
+                .collect();
+            if !missing.is_empty() {
+                let names = missing.join(" ");
+                return Err(Error::with_hint(
+                    format!(
+                        "no container of {} to restart",
+                        missing
+                            .iter()
+                            .map(|s| format!("`{s}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    format!("create it with `devenv up -d {names}`"),
+                ));
+            }
             try_join_all(targets.iter().map(|c| async move {
                 engine.stop(&c.id, None).await?;
                 engine.start(&c.id).await
