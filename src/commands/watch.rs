@@ -9,6 +9,7 @@ use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use bytes::Bytes;
 use futures_util::future::try_join_all;
 
 use super::run::{OneOff, one_off};
@@ -16,13 +17,15 @@ use super::session::{Session, check_names};
 use crate::apply::{self, BuildMode, Options, interrupted};
 use crate::cli::{GlobalArgs, WatchArgs};
 use crate::config::model::{Project, WatchAction, WatchRule};
-use crate::engine::{ContainerState, Engine, ExecRequest, Stdio, StreamKind, pack_paths};
-use crate::error::Error;
+use crate::engine::{
+    ContainerState, Engine, EngineError, ExecRequest, Stdio, StreamKind, pack_paths,
+};
+use crate::error::{Error, exit};
 use crate::ui::Status;
 use crate::ui::logs::LogPrinter;
 use crate::ui::progress::Progress;
 use crate::ui::watch::{Finished, WatchReporter};
-use crate::watch::{self, ExecError};
+use crate::watch::{self, ExecError, WatchError};
 
 /// Lines of a failed action's output kept for the report.
 const TAIL_LINES: usize = 20;
@@ -128,10 +131,32 @@ pub async fn watch_project(
     };
     watch::run(&project.dir, rules, executor, events, stop)
         .await
-        .map_err(|e| match e.hint() {
+        .map_err(watch_error)
+}
+
+/// The user's view of why watching stopped or could not start.
+fn watch_error(e: WatchError) -> Error {
+    if e.exit_code() == exit::CONFIG {
+        let mut text = format!("error: {e}");
+        if let Some(hint) = e.hint() {
+            text.push_str(&format!("\n  = hint: {hint}"));
+        }
+        return Error::Config(text);
+    }
+    match e {
+        // The rule only noticed the loss; the engine is the news.
+        WatchError::Fatal { source, .. } => match source.downcast::<EngineError>() {
+            Ok(engine) => Error::with_hint(
+                format!("stopped watching: {engine}"),
+                "once the engine is back (`docker info` answers), run `devenv up -d` and `devenv watch` again",
+            ),
+            Err(other) => Error::failed(format!("stopped watching: {other}")),
+        },
+        e => match e.hint() {
             Some(hint) => Error::with_hint(e.to_string(), hint),
             None => Error::failed(e.to_string()),
-        })
+        },
+    }
 }
 
 /// What an action produced.
@@ -198,7 +223,9 @@ async fn run_rule(ctx: &Ctx<'_>, rule: usize, paths: &[PathBuf]) -> Result<(), E
                     },
                 );
                 // Is the engine still there? If not, watching cannot go on.
-                if let Err(lost) = ctx.engine.server_version().await {
+                if let Err(lost) = ctx.engine.server_version().await
+                    && lost.is_connection_lost()
+                {
                     return Err(ExecError::Fatal(Box::new(lost)));
                 }
                 return Err(ExecError::Failed(e.to_string().into()));
@@ -302,6 +329,26 @@ async fn run_action(
                 .iter()
                 .filter(|c| !c.oneoff && services.contains(&c.service))
                 .collect();
+            // Restarting nothing would report success for a service that never came up.
+            let missing: Vec<&str> = services
+                .iter()
+                .filter(|s| !targets.iter().any(|c| &c.service == *s))
+                .map(String::as_str)
+                .collect();
+            if !missing.is_empty() {
+                let names = missing.join(" ");
+                return Err(Error::with_hint(
+                    format!(
+                        "no container of {} to restart",
+                        missing
+                            .iter()
+                            .map(|s| format!("`{s}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    format!("create it with `devenv up -d {names}`"),
+                ));
+            }
             try_join_all(targets.iter().map(|c| async move {
                 engine.stop(&c.id, None).await?;
                 engine.start(&c.id).await
@@ -341,13 +388,16 @@ async fn sync(
     target: &str,
     paths: &[PathBuf],
 ) -> Result<(), Error> {
+    // The watch reports resolved paths; `source` comes from the config as written, which
+    // may run through a symlink (a project opened with `-f link/dev.yml`).
+    let resolved = std::fs::canonicalize(source).unwrap_or_else(|_| source.to_owned());
     let mut present = Vec::new();
     let mut gone = Vec::new();
     if paths.is_empty() {
         present.push(".".to_owned());
     }
     for p in paths {
-        let Ok(rel) = p.strip_prefix(source) else {
+        let Ok(rel) = p.strip_prefix(&resolved) else {
             continue;
         };
         let rel = rel.display().to_string();
@@ -369,13 +419,48 @@ async fn sync(
         }
     }
     if !packed.is_empty() {
-        let tar = pack_paths(source, &packed)?;
-        engine.upload(id, target, tar).await?;
+        let tar = pack_paths(&resolved, &packed)?;
+        match engine.upload(id, target, tar.clone()).await {
+            Err(EngineError::NotFound {
+                kind: "directory", ..
+            }) => {
+                // Like compose, a target the image lacks is created on the first sync.
+                engine.upload(id, "/", target_dir(target)?).await?;
+                engine.upload(id, target, tar).await?;
+            }
+            other => other?,
+        }
     }
     if !gone.is_empty() {
         engine.delete_paths(id, &gone).await?;
     }
     Ok(())
+}
+
+/// An archive holding only the directory `target`, to upload at `/`: the engine creates the
+/// missing parents as it unpacks. No shell or `mkdir` is needed in the image.
+fn target_dir(target: &str) -> Result<Bytes, Error> {
+    let rel = target.trim_matches('/');
+    if rel.is_empty() {
+        return Err(Error::failed("cannot create `/` in a container"));
+    }
+    let mut header = tar::Header::new_gnu();
+    header.set_entry_type(tar::EntryType::Directory);
+    header.set_mode(0o755);
+    header.set_size(0);
+    header.set_mtime(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0),
+    );
+    let failed =
+        |e: std::io::Error| Error::failed(format!("cannot pack the sync target `{target}`: {e}"));
+    let mut builder = tar::Builder::new(Vec::new());
+    builder
+        .append_data(&mut header, format!("{rel}/"), std::io::empty())
+        .map_err(failed)?;
+    builder.into_inner().map(Bytes::from).map_err(failed)
 }
 
 /// Services whose containers the rules act on, for `up --watch`'s messages.

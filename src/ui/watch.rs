@@ -38,10 +38,11 @@ fn seconds(d: Duration) -> String {
 
 impl WatchReporter {
     pub fn new(json: bool, project_dir: &Path) -> WatchReporter {
-        WatchReporter {
-            json,
-            project_dir: project_dir.to_owned(),
-        }
+        // Changed paths arrive resolved (the watch walks the canonical tree); a project
+        // reached through a symlink must still print them relative to itself.
+        let project_dir =
+            std::fs::canonicalize(project_dir).unwrap_or_else(|_| project_dir.to_owned());
+        WatchReporter { json, project_dir }
     }
 
     pub fn is_json(&self) -> bool {
@@ -55,10 +56,13 @@ impl WatchReporter {
     /// Events of the watch core: ready, change, rescan, warning.
     pub fn event(&self, event: &WatchEvent) {
         if self.json {
-            // Rule numbers count from 1 everywhere the user sees them.
+            // Rule numbers count from 1 everywhere the user sees them, so the core's 0-based
+            // index is replaced rather than shown beside the number the other events carry.
             let mut value = serde_json::to_value(event).unwrap_or_default();
-            if let Some(i) = value.get("rule_index").and_then(|v| v.as_u64()) {
-                value["rule"] = json!(i + 1);
+            if let Some(fields) = value.as_object_mut()
+                && let Some(i) = fields.remove("rule_index").and_then(|v| v.as_u64())
+            {
+                fields.insert("rule".to_owned(), json!(i + 1));
             }
             self.emit(value);
             return;

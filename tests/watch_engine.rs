@@ -1,0 +1,1022 @@
+//! `devenv watch` end to end: the built binary against the real engine, observed through its
+//! `--json` events and through the containers themselves.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdout, Command, Output, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use common::{Cleanup, PROJECT_LABEL, TEST_IMAGE, docker, docker_ok, ensure_test_image};
+
+/// How long any single expected event may take on a loaded machine.
+const PATIENCE: Duration = Duration::from_secs(20);
+
+/// After the last expected event, how long nothing more may happen for a count to be final.
+/// Several times the debounce of every rule below, and longer than their actions take.
+const SETTLE: Duration = Duration::from_millis(1500);
+
+/// A main container that stops at once on `docker stop` (a bare `sleep` as PID 1 ignores
+/// SIGTERM and would hold every restart for the full grace period).
+const IDLE: &str = r#"["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]"#;
+
+/// A project directory holding `dev.yml`, with a name no other test uses.
+struct Project {
+    dir: tempfile::TempDir,
+    name: String,
+    _cleanup: Cleanup,
+}
+
+impl Project {
+    /// `services` and `watch` are YAML bodies (indented by two spaces) for the two sections.
+    fn new(services: &str, watch: &str) -> Project {
+        ensure_test_image();
+        let name = format!("watch-{}", common::unique_project());
+        let cleanup = Cleanup::new(&name);
+        let dir = tempfile::Builder::new()
+            .prefix("devenv-watch-")
+            .tempdir()
+            .expect("temp dir");
+        let yaml = format!("services:\n{services}\nwatch:\n{watch}\n");
+        std::fs::write(dir.path().join("dev.yml"), yaml).expect("write dev.yml");
+        Project {
+            dir,
+            name,
+            _cleanup: cleanup,
+        }
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    fn write(&self, rel: &str, text: &str) {
+        let path = self.path(rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("create parent dirs");
+        }
+        std::fs::write(&path, text).expect("write file");
+    }
+
+    fn devenv(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_devenv"));
+        cmd.arg("-p")
+            .arg(&self.name)
+            .args(args)
+            .current_dir(self.dir.path())
+            .env_remove("DEVENV_PROJECT_NAME")
+            .env_remove("DOCKER_HOST")
+            .env_remove("DOCKER_CONTEXT")
+            .env("NO_COLOR", "1");
+        cmd
+    }
+
+    fn up(&self) {
+        let out = self.devenv(&["up", "-d"]).output().expect("run devenv up");
+        assert_success("devenv up -d", &out);
+    }
+
+    /// Starts `devenv watch --json` and waits for its `ready` event.
+    fn watch(&self) -> Watcher {
+        self.watch_with(self.devenv(&["watch", "--json"]))
+    }
+
+    fn watch_with(&self, cmd: Command) -> Watcher {
+        let mut watcher = spawn(cmd);
+        let ready = watcher.wait_for("the ready event", |e| kind(e) == "ready");
+        eprintln!(
+            "{}: ready after {:?} ({})",
+            self.name,
+            watcher.started.elapsed(),
+            ready
+        );
+        watcher
+    }
+
+    /// The id of the service's running main container, from the docker CLI.
+    fn container(&self, service: &str) -> String {
+        let project = format!("label={PROJECT_LABEL}={}", self.name);
+        let service = format!("label=dev.devenv.service={service}");
+        let id = docker_ok(&["ps", "-q", "--filter", &project, "--filter", &service]);
+        assert!(
+            !id.is_empty() && !id.contains('\n'),
+            "expected one running container of {service}, found {id:?}"
+        );
+        id
+    }
+
+    /// Lines the actions appended to `rel` (a file the container writes through a bind mount).
+    fn lines_of(&self, rel: &str) -> usize {
+        std::fs::read_to_string(self.path(rel))
+            .map(|t| t.lines().count())
+            .unwrap_or(0)
+    }
+}
+
+/// Starts a `devenv watch` whose stdout and stderr the returned guard collects.
+fn spawn(mut cmd: Command) -> Watcher {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn devenv watch");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut stderr_pipe = child.stderr.take().expect("piped stderr");
+    let stderr = Arc::new(Mutex::new(String::new()));
+    let stderr_thread = {
+        let stderr = Arc::clone(&stderr);
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stderr_pipe.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                if let Ok(mut s) = stderr.lock() {
+                    s.push_str(&String::from_utf8_lossy(&buf[..n]));
+                }
+            }
+        })
+    };
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || read_lines(stdout, &tx));
+    Watcher {
+        child,
+        lines: rx,
+        seen: Vec::new(),
+        stderr,
+        stderr_thread: Some(stderr_thread),
+        started: Instant::now(),
+    }
+}
+
+fn assert_success(what: &str, out: &Output) {
+    assert!(
+        out.status.success(),
+        "{what} failed ({}):\n{}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+enum Line {
+    Text(String),
+    Invalid(String),
+}
+
+/// Forwards stdout line by line; a line without its newline at the end of the stream is
+/// reported as invalid NDJSON.
+fn read_lines(stdout: ChildStdout, tx: &mpsc::Sender<Line>) {
+    let mut reader = BufReader::new(stdout);
+    loop {
+        let mut line = String::new();
+        match reader.read_line(&mut line) {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {
+                let msg = match line.strip_suffix('\n') {
+                    Some(text) => Line::Text(text.to_owned()),
+                    None => Line::Invalid(line),
+                };
+                if tx.send(msg).is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+fn kind(event: &Value) -> &str {
+    event["event"].as_str().unwrap_or("")
+}
+
+/// A running `devenv watch --json`; killed when dropped, also when the test panicked.
+struct Watcher {
+    child: Child,
+    lines: Receiver<Line>,
+    /// Every event so far, in order.
+    seen: Vec<Value>,
+    stderr: Arc<Mutex<String>>,
+    stderr_thread: Option<JoinHandle<()>>,
+    started: Instant,
+}
+
+impl Watcher {
+    /// The next event, if one comes within `timeout`. Each stdout line must be one JSON
+    /// object carrying an `event` string.
+    fn next(&mut self, timeout: Duration) -> Option<Value> {
+        match self.lines.recv_timeout(timeout) {
+            Ok(Line::Text(text)) => {
+                let value: Value = match serde_json::from_str(&text) {
+                    Ok(v) => v,
+                    Err(e) => panic!("stdout line is not JSON ({e}): {text:?}"),
+                };
+                assert!(value.is_object(), "stdout line is not an object: {text}");
+                assert!(
+                    value["event"].is_string(),
+                    "event without an `event` name: {text}"
+                );
+                self.seen.push(value.clone());
+                Some(value)
+            }
+            Ok(Line::Invalid(text)) => panic!("stdout ended inside a line: {text:?}"),
+            Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => None,
+        }
+    }
+
+    /// Reads events until one satisfies `pred`; panics, showing what came, after PATIENCE.
+    fn wait_for(&mut self, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.next(left) {
+                Some(e) if pred(&e) => return e,
+                Some(_) => {}
+                None => panic!(
+                    "no {what} within {PATIENCE:?}; events: {:#?}\nstderr: {}",
+                    self.seen,
+                    self.stderr_text()
+                ),
+            }
+        }
+    }
+
+    /// Waits for the `n`th `action_finished` event counted from the start.
+    fn finished(&mut self, n: usize) -> Value {
+        while self.count("action_finished") < n {
+            self.wait_for(&format!("action_finished #{n}"), |e| {
+                kind(e) == "action_finished"
+            });
+        }
+        self.of_kind("action_finished")[n - 1].clone()
+    }
+
+    /// Takes in whatever arrives until SETTLE passes without an event.
+    fn settle(&mut self) {
+        while self.next(SETTLE).is_some() {}
+    }
+
+    fn of_kind(&self, name: &str) -> Vec<Value> {
+        self.seen
+            .iter()
+            .filter(|e| kind(e) == name)
+            .cloned()
+            .collect()
+    }
+
+    fn count(&self, name: &str) -> usize {
+        self.of_kind(name).len()
+    }
+
+    fn stderr_text(&self) -> String {
+        self.stderr.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// Without `--json`: the next stdout line, as printed.
+    fn raw_line(&mut self) -> String {
+        match self.lines.recv_timeout(PATIENCE) {
+            Ok(Line::Text(text) | Line::Invalid(text)) => text,
+            Err(_) => panic!(
+                "no stdout line within {PATIENCE:?}; stderr: {}",
+                self.stderr_text()
+            ),
+        }
+    }
+
+    /// Waits until stderr holds `needle`; all of stderr so far.
+    fn wait_stderr(&self, needle: &str) -> String {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let text = self.stderr_text();
+            if text.contains(needle) {
+                return text;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no {needle:?} on stderr within {PATIENCE:?}; stderr: {text}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn assert_alive(&mut self) {
+        if let Ok(Some(status)) = self.child.try_wait() {
+            panic!(
+                "devenv watch exited ({status}); stderr: {}",
+                self.stderr_text()
+            );
+        }
+    }
+
+    /// Waits for the process to end by itself; its status and its whole stderr.
+    fn wait_exit(&mut self, timeout: Duration) -> (std::process::ExitStatus, String) {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                // Drain what stdout still holds, then the stderr reader finishes at EOF.
+                while self.next(Duration::from_millis(200)).is_some() {}
+                if let Some(t) = self.stderr_thread.take() {
+                    let _ = t.join();
+                }
+                return (status, self.stderr_text());
+            }
+            if Instant::now() > deadline {
+                panic!(
+                    "devenv watch still runs after {timeout:?}; events: {:#?}\nstderr: {}",
+                    self.seen,
+                    self.stderr_text()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Watcher {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn paths_of(change: &Value) -> Vec<String> {
+    change["paths"]
+        .as_array()
+        .unwrap_or_else(|| panic!("change without paths: {change}"))
+        .iter()
+        .map(|p| p.as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+fn tail_of(finished: &Value) -> Vec<String> {
+    finished["output_tail"]
+        .as_array()
+        .unwrap_or_else(|| panic!("action_finished without output_tail: {finished}"))
+        .iter()
+        .map(|l| l.as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+/// The busybox service `app` with the project directory bind-mounted at /work.
+fn app_with_work_mount() -> String {
+    format!(
+        "  app:\n    image: {TEST_IMAGE}\n    command: {IDLE}\n    volumes:\n      - ./:/work\n"
+    )
+}
+
+/// The canonical project directory as the watch reports paths under it.
+fn root_of(project: &Project) -> PathBuf {
+    std::fs::canonicalize(project.dir.path()).expect("canonical project dir")
+}
+
+#[test]
+fn an_edit_runs_the_exec_action_in_the_running_container() {
+    let p = Project::new(
+        &app_with_work_mount(),
+        r#"  - paths: ["src/**"]
+    actions:
+      - exec: {service: app, command: ["sh", "-c", "hostname >> /work/runs; echo built"]}"#,
+    );
+    std::fs::create_dir_all(p.path("src")).expect("mkdir src");
+    p.up();
+    let mut w = p.watch();
+
+    let t = Instant::now();
+    p.write("src/app.js", "console.log(1)\n");
+    let change = w.wait_for("the change", |e| kind(e) == "change");
+    assert_eq!(
+        paths_of(&change),
+        vec![root_of(&p).join("src/app.js").display().to_string()]
+    );
+    let started = w.wait_for("action_started", |e| kind(e) == "action_started");
+    assert_eq!(
+        started["action"],
+        "exec app: sh -c hostname >> /work/runs; echo built"
+    );
+    let done = w.finished(1);
+    eprintln!("edit → exec finished: {:?}", t.elapsed());
+    assert_eq!(done["status"], "ok", "{done}");
+    assert_eq!(done["exit_code"], 0, "{done}");
+    assert_eq!(tail_of(&done), vec!["built"]);
+
+    // The command ran in the service's running container, not in a new one.
+    let id = p.container("app");
+    let runs = std::fs::read_to_string(p.path("runs")).expect("the exec wrote /work/runs");
+    assert_eq!(runs.lines().collect::<Vec<_>>(), vec![&id[..12]]);
+    w.settle();
+    assert_eq!(w.count("action_started"), 1, "{:#?}", w.seen);
+    w.assert_alive();
+}
+
+#[test]
+fn output_written_under_public_assets_does_not_retrigger() {
+    // The rule matches every .js file, and the action writes one into the watched tree: only
+    // the default ignore of /public/assets/ stops a loop.
+    let p = Project::new(
+        &app_with_work_mount(),
+        r#"  - paths: ["**/*.js"]
+    actions:
+      - exec: {service: app, command: ["sh", "-c", "date >> /work/public/assets/application.js; date >> /work/runs"]}"#,
+    );
+    p.write("app/javascript/main.js", "1\n");
+    std::fs::create_dir_all(p.path("public/assets")).expect("mkdir public/assets");
+    p.up();
+    let mut w = p.watch();
+
+    p.write("app/javascript/main.js", "2\n");
+    let done = w.finished(1);
+    assert_eq!(done["status"], "ok", "{done}");
+    w.settle();
+    assert_eq!(
+        p.lines_of("public/assets/application.js"),
+        1,
+        "the action wrote its output into the watched tree"
+    );
+    assert_eq!(w.count("action_started"), 1, "{:#?}", w.seen);
+    assert_eq!(p.lines_of("runs"), 1);
+    w.assert_alive();
+}
+
+#[test]
+fn an_atomic_rename_save_triggers_once_for_the_target() {
+    let p = Project::new(
+        &app_with_work_mount(),
+        r#"  - paths: ["src/**"]
+    actions:
+      - exec: {service: app, command: ["sh", "-c", "date >> /work/runs"]}"#,
+    );
+    p.write("src/x.js", "old\n");
+    p.up();
+    let mut w = p.watch();
+
+    // What editors do on save: write a temporary file beside the target, then rename it over.
+    p.write("src/x.tmp", "new\n");
+    std::fs::rename(p.path("src/x.tmp"), p.path("src/x.js")).expect("rename over x.js");
+    let change = w.wait_for("the change", |e| kind(e) == "change");
+    assert_eq!(
+        paths_of(&change),
+        vec![root_of(&p).join("src/x.js").display().to_string()]
+    );
+    let done = w.finished(1);
+    assert_eq!(done["status"], "ok", "{done}");
+    w.settle();
+    assert_eq!(w.count("change"), 1, "{:#?}", w.seen);
+    assert_eq!(w.count("action_started"), 1, "{:#?}", w.seen);
+    assert_eq!(p.lines_of("runs"), 1);
+}
+
+#[test]
+fn a_burst_of_a_thousand_files_triggers_one_run() {
+    // A quiet period well above a scheduling hiccup of the test writing the burst, so a
+    // loaded machine still sees one burst; the core's own tests cover the 50ms default.
+    let p = Project::new(
+        &app_with_work_mount(),
+        r#"  - paths: ["src/**"]
+    debounce: 500ms
+    actions:
+      - exec: {service: app, command: ["sh", "-c", "date >> /work/runs"]}"#,
+    );
+    std::fs::create_dir_all(p.path("src/gen")).expect("mkdir src/gen");
+    p.up();
+    let mut w = p.watch();
+
+    let t = Instant::now();
+    for i in 0..1000 {
+        std::fs::write(p.path(&format!("src/gen/f{i:04}.js")), "x\n").expect("write");
+    }
+    eprintln!("wrote 1000 files in {:?}", t.elapsed());
+    let change = w.wait_for("the change", |e| kind(e) == "change");
+    eprintln!("burst → change event: {:?}", t.elapsed());
+    assert_eq!(paths_of(&change).len(), 1000);
+    let done = w.finished(1);
+    eprintln!("burst → run finished: {:?}", t.elapsed());
+    assert_eq!(done["status"], "ok", "{done}");
+    w.settle();
+    assert_eq!(w.count("change"), 1, "{:#?}", w.of_kind("change").len());
+    assert_eq!(w.count("action_started"), 1);
+    assert_eq!(p.lines_of("runs"), 1);
+}
+
+#[test]
+fn changes_during_a_run_give_exactly_one_rerun() {
+    let p = Project::new(
+        &app_with_work_mount(),
+        r#"  - paths: ["src/**"]
+    actions:
+      - exec: {service: app, command: ["sh", "-c", "date >> /work/runs; sleep 1"]}"#,
+    );
+    std::fs::create_dir_all(p.path("src")).expect("mkdir src");
+    p.up();
+    let mut w = p.watch();
+
+    p.write("src/a.js", "1\n");
+    w.wait_for("the first run", |e| kind(e) == "action_started");
+    let during = Instant::now();
+    for name in ["b", "c", "d"] {
+        std::thread::sleep(Duration::from_millis(100));
+        p.write(&format!("src/{name}.js"), "1\n");
+    }
+    let first = w.finished(1);
+    assert!(
+        during.elapsed() > Duration::from_millis(300),
+        "the run ended before the three changes were made: {first}"
+    );
+    let second = w.finished(2);
+    assert_eq!(second["status"], "ok", "{second}");
+    w.settle();
+    let changes = w.of_kind("change");
+    assert_eq!(changes.len(), 2, "{changes:#?}");
+    let root = root_of(&p);
+    let want: Vec<String> = ["b", "c", "d"]
+        .iter()
+        .map(|n| root.join(format!("src/{n}.js")).display().to_string())
+        .collect();
+    assert_eq!(paths_of(&changes[1]), want);
+    assert_eq!(w.count("action_started"), 2);
+    assert_eq!(p.lines_of("runs"), 2);
+}
+
+#[test]
+fn a_failing_action_is_reported_and_the_watch_goes_on() {
+    let p = Project::new(
+        &app_with_work_mount(),
+        r#"  - paths: ["src/**"]
+    actions:
+      - exec: {service: app, command: ["sh", "-c", "echo compiling; echo 'syntax error in x.js' >&2; exit 3"]}
+      - exec: {service: app, command: ["sh", "-c", "date >> /work/runs"]}"#,
+    );
+    std::fs::create_dir_all(p.path("src")).expect("mkdir src");
+    p.up();
+    let mut w = p.watch();
+
+    p.write("src/x.js", "1\n");
+    let failed = w.finished(1);
+    assert_eq!(failed["status"], "failed", "{failed}");
+    assert_eq!(failed["exit_code"], 3, "{failed}");
+    assert_eq!(failed["rule"], 1);
+    let tail = tail_of(&failed);
+    assert!(tail.contains(&"compiling".to_owned()), "{tail:?}");
+    assert!(
+        tail.contains(&"syntax error in x.js".to_owned()),
+        "{tail:?}"
+    );
+    w.settle();
+    // The step after a failed one does not run.
+    assert_eq!(w.count("action_started"), 1, "{:#?}", w.seen);
+    assert_eq!(p.lines_of("runs"), 0);
+    w.assert_alive();
+
+    p.write("src/x.js", "2\n");
+    let again = w.finished(2);
+    assert_eq!(again["status"], "failed", "{again}");
+    assert_eq!(again["exit_code"], 3, "{again}");
+    w.assert_alive();
+}
+
+#[test]
+fn a_sync_action_copies_new_files_and_deletes_removed_ones() {
+    let services = format!("  app:\n    image: {TEST_IMAGE}\n    command: {IDLE}\n");
+    let p = Project::new(
+        &services,
+        r#"  - paths: ["src/**"]
+    actions:
+      - sync: {service: app, target: /srv/app}"#,
+    );
+    p.write("src/keep.txt", "kept\n");
+    p.up();
+    let id = p.container("app");
+    let in_container = |args: &[&str]| {
+        let mut all = vec!["exec", id.as_str()];
+        all.extend_from_slice(args);
+        docker(&all)
+    };
+    let mut w = p.watch();
+
+    p.write("src/a.txt", "one\n");
+    let done = w.finished(1);
+    assert_eq!(done["status"], "ok", "{done}");
+    assert_eq!(done["action"], "sync to app:/srv/app");
+    let cat = in_container(&["cat", "/srv/app/a.txt"]);
+    assert_eq!(String::from_utf8_lossy(&cat.stdout), "one\n", "{cat:?}");
+
+    // A new directory tree arrives whole, however fast it was made.
+    p.write("src/deep/er/b.txt", "two\n");
+    let done = w.finished(2);
+    assert_eq!(done["status"], "ok", "{done}");
+    let cat = in_container(&["cat", "/srv/app/deep/er/b.txt"]);
+    assert_eq!(String::from_utf8_lossy(&cat.stdout), "two\n", "{cat:?}");
+
+    std::fs::remove_file(p.path("src/a.txt")).expect("rm a.txt");
+    let done = w.finished(3);
+    assert_eq!(done["status"], "ok", "{done}");
+    let ls = in_container(&["ls", "/srv/app"]);
+    assert!(ls.status.success(), "{ls:?}");
+    assert_eq!(String::from_utf8_lossy(&ls.stdout), "deep\n");
+
+    std::fs::remove_dir_all(p.path("src/deep")).expect("rm -r deep");
+    let done = w.finished(4);
+    assert_eq!(done["status"], "ok", "{done}");
+    let ls = in_container(&["ls", "-A", "/srv/app"]);
+    assert!(ls.status.success(), "{ls:?}");
+    assert_eq!(String::from_utf8_lossy(&ls.stdout), "");
+    // keep.txt existed before the watch and never changed: a sync copies changes only.
+    assert!(
+        !in_container(&["test", "-e", "/srv/app/keep.txt"])
+            .status
+            .success()
+    );
+    w.settle();
+    assert_eq!(w.count("action_started"), 4);
+}
+
+#[test]
+fn json_events_are_one_object_per_line_with_the_documented_fields() {
+    let p = Project::new(
+        &app_with_work_mount(),
+        r#"  - paths: ["src/**"]
+    actions:
+      - exec: {service: app, command: ["sh", "-c", "echo fine"]}
+  - paths: ["lib/**"]
+    actions:
+      - exec: {service: app, command: ["sh", "-c", "echo broken; exit 7"]}"#,
+    );
+    std::fs::create_dir_all(p.path("src")).expect("mkdir src");
+    std::fs::create_dir_all(p.path("lib")).expect("mkdir lib");
+    p.write("lib/old.rb", "x\n");
+    p.up();
+    let mut w = p.watch();
+
+    p.write("src/a.js", "1\n");
+    w.finished(1);
+    p.write("lib/b.rb", "1\n");
+    w.finished(2);
+    w.settle();
+
+    let keys = |e: &Value| -> Vec<String> {
+        let mut k: Vec<String> = e.as_object().expect("object").keys().cloned().collect();
+        k.sort();
+        k
+    };
+    let ready = &w.of_kind("ready")[0];
+    assert_eq!(
+        keys(ready),
+        ["dirs_watched", "elapsed_ms", "event", "files_seen"]
+    );
+    // The project dir, src and lib; dev.yml and lib/old.rb.
+    assert_eq!(ready["dirs_watched"], 3, "{ready}");
+    assert_eq!(ready["files_seen"], 2, "{ready}");
+    assert!(ready["elapsed_ms"].is_number());
+
+    let changes = w.of_kind("change");
+    assert_eq!(changes.len(), 2, "{changes:#?}");
+    let root = root_of(&p);
+    for (change, (rule, file)) in changes.iter().zip([(1, "src/a.js"), (2, "lib/b.rb")]) {
+        assert_eq!(keys(change), ["event", "paths", "rule"], "{change}");
+        assert_eq!(change["rule"], rule);
+        assert_eq!(
+            paths_of(change),
+            vec![root.join(file).display().to_string()]
+        );
+    }
+
+    let started = w.of_kind("action_started");
+    assert_eq!(started.len(), 2);
+    assert_eq!(keys(&started[0]), ["action", "event", "rule"]);
+    assert_eq!(started[0]["rule"], 1);
+    assert_eq!(started[0]["action"], "exec app: sh -c echo fine");
+    assert_eq!(started[1]["rule"], 2);
+
+    let finished = w.of_kind("action_finished");
+    let want = [
+        "action",
+        "duration_ms",
+        "event",
+        "exit_code",
+        "output_tail",
+        "rule",
+        "status",
+    ];
+    assert_eq!(keys(&finished[0]), want);
+    assert_eq!(keys(&finished[1]), want);
+    assert_eq!(finished[0]["status"], "ok");
+    assert_eq!(finished[0]["exit_code"], 0);
+    assert_eq!(tail_of(&finished[0]), ["fine"]);
+    assert_eq!(finished[1]["status"], "failed");
+    assert_eq!(finished[1]["exit_code"], 7);
+    assert_eq!(tail_of(&finished[1]), ["broken"]);
+    for f in &finished {
+        let ms = f["duration_ms"].as_f64().expect("duration_ms is a number");
+        assert!(ms > 0.0 && ms < 20_000.0, "{f}");
+    }
+    // Order: change, then the rule's action_started, then its action_finished.
+    let order: Vec<&str> = w.seen.iter().map(kind).collect();
+    assert_eq!(
+        order,
+        [
+            "ready",
+            "change",
+            "action_started",
+            "action_finished",
+            "change",
+            "action_started",
+            "action_finished"
+        ]
+    );
+}
+
+#[test]
+fn a_restart_action_restarts_the_service() {
+    let p = Project::new(
+        &app_with_work_mount(),
+        r#"  - paths: ["config/**"]
+    actions:
+      - restart: [app]"#,
+    );
+    p.write("config/app.rb", "1\n");
+    p.up();
+    let id = p.container("app");
+    let started_at = || docker_ok(&["inspect", "-f", "{{.State.StartedAt}}", &id]);
+    let before = started_at();
+    let mut w = p.watch();
+
+    let t = Instant::now();
+    p.write("config/app.rb", "2\n");
+    let done = w.finished(1);
+    eprintln!("edit → restart finished: {:?}", t.elapsed());
+    assert_eq!(done["status"], "ok", "{done}");
+    assert_eq!(done["action"], "restart app");
+    assert_eq!(done["exit_code"], Value::Null);
+    // Same container, started again.
+    assert_eq!(p.container("app"), id);
+    assert_ne!(started_at(), before);
+    assert_eq!(
+        docker_ok(&["inspect", "-f", "{{.State.Running}}", &id]),
+        "true"
+    );
+    w.assert_alive();
+}
+
+#[test]
+fn a_restart_of_a_service_without_a_container_fails_by_name() {
+    let services = format!(
+        "{}  worker:\n    image: {TEST_IMAGE}\n    command: {IDLE}\n",
+        app_with_work_mount()
+    );
+    let p = Project::new(
+        &services,
+        r#"  - paths: ["config/**"]
+    actions:
+      - restart: [app, worker]"#,
+    );
+    p.write("config/app.rb", "1\n");
+    let out = p
+        .devenv(&["up", "-d", "app"])
+        .output()
+        .expect("run devenv up");
+    assert_success("devenv up -d app", &out);
+    let mut w = p.watch();
+
+    p.write("config/app.rb", "2\n");
+    let done = w.finished(1);
+    assert_eq!(done["status"], "failed", "{done}");
+    assert_eq!(done["exit_code"], Value::Null, "{done}");
+    let tail = tail_of(&done).join("\n");
+    assert!(
+        tail.contains("no container of `worker` to restart")
+            && tail.contains("devenv up -d worker"),
+        "{tail}"
+    );
+    w.assert_alive();
+}
+
+/// A unix socket that forwards every connection to the real engine, until killed: the test's
+/// way to make the engine vanish under a running watch.
+struct EngineProxy {
+    path: PathBuf,
+    stop: Arc<AtomicBool>,
+    streams: Arc<Mutex<Vec<UnixStream>>>,
+    accepter: Option<JoinHandle<()>>,
+}
+
+impl EngineProxy {
+    fn start(path: &Path) -> EngineProxy {
+        let listener = UnixListener::bind(path).expect("bind the proxy socket");
+        listener
+            .set_nonblocking(true)
+            .expect("nonblocking listener");
+        let stop = Arc::new(AtomicBool::new(false));
+        let streams: Arc<Mutex<Vec<UnixStream>>> = Arc::default();
+        let accepter = {
+            let stop = Arc::clone(&stop);
+            let streams = Arc::clone(&streams);
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::SeqCst) {
+                    match listener.accept() {
+                        Ok((client, _)) => forward(client, &streams),
+                        Err(_) => std::thread::sleep(Duration::from_millis(5)),
+                    }
+                }
+                // The listener closes here; the socket file stays, like a crashed daemon's.
+            })
+        };
+        EngineProxy {
+            path: path.to_owned(),
+            stop,
+            streams,
+            accepter: Some(accepter),
+        }
+    }
+
+    fn host(&self) -> String {
+        format!("unix://{}", self.path.display())
+    }
+
+    /// Stops accepting and cuts every open connection.
+    fn kill(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.accepter.take() {
+            let _ = t.join();
+        }
+        if let Ok(streams) = self.streams.lock() {
+            for s in streams.iter() {
+                let _ = s.shutdown(std::net::Shutdown::Both);
+            }
+        }
+    }
+}
+
+impl Drop for EngineProxy {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn forward(client: UnixStream, streams: &Mutex<Vec<UnixStream>>) {
+    let Ok(upstream) = UnixStream::connect("/var/run/docker.sock") else {
+        return;
+    };
+    let _ = client.set_nonblocking(false);
+    let clones = (
+        client.try_clone(),
+        upstream.try_clone(),
+        upstream.try_clone(),
+        client.try_clone(),
+    );
+    let (Ok(c_read), Ok(u_write), Ok(u_read), Ok(c_write)) = clones else {
+        return;
+    };
+    if let Ok(mut all) = streams.lock() {
+        all.push(client);
+        all.push(upstream);
+    }
+    std::thread::spawn(move || pipe(c_read, u_write));
+    std::thread::spawn(move || pipe(u_read, c_write));
+}
+
+fn pipe(mut from: UnixStream, mut to: UnixStream) {
+    let mut buf = [0u8; 16 * 1024];
+    loop {
+        match from.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                if to.write_all(&buf[..n]).is_err() {
+                    break;
+                }
+            }
+        }
+    }
+    let _ = to.shutdown(std::net::Shutdown::Write);
+}
+
+#[test]
+fn losing_the_engine_ends_the_watch_with_an_error_naming_it() {
+    let p = Project::new(
+        &app_with_work_mount(),
+        r#"  - paths: ["src/**"]
+    actions:
+      - exec: {service: app, command: ["sh", "-c", "date >> /work/runs"]}"#,
+    );
+    std::fs::create_dir_all(p.path("src")).expect("mkdir src");
+    p.up();
+    let sock_dir = tempfile::tempdir().expect("socket dir");
+    let mut proxy = EngineProxy::start(&sock_dir.path().join("engine.sock"));
+    let mut cmd = p.devenv(&["watch", "--json"]);
+    cmd.env("DOCKER_HOST", proxy.host());
+    let mut w = p.watch_with(cmd);
+
+    // Through the proxy, the watch works.
+    p.write("src/a.js", "1\n");
+    let done = w.finished(1);
+    assert_eq!(done["status"], "ok", "{done}");
+
+    proxy.kill();
+    let t = Instant::now();
+    p.write("src/a.js", "2\n");
+    let (status, stderr) = w.wait_exit(PATIENCE);
+    eprintln!("engine gone, change → exit: {:?}\n{stderr}", t.elapsed());
+    assert_eq!(status.code(), Some(1), "stderr: {stderr}");
+    assert!(
+        stderr.contains("docker engine") && stderr.contains(&proxy.host()),
+        "stderr does not name the engine: {stderr}"
+    );
+    assert!(stderr.starts_with("error: stopped watching: "), "{stderr}");
+    assert!(stderr.contains("\n  = hint: "), "{stderr}");
+    let failed = w.finished(2);
+    assert_eq!(failed["status"], "failed", "{failed}");
+    assert_eq!(p.lines_of("runs"), 1);
+}
+
+#[test]
+fn without_json_each_change_and_result_is_a_line_on_stderr() {
+    let p = Project::new(
+        &app_with_work_mount(),
+        r#"  - paths: ["src/**"]
+    actions:
+      - exec: {service: app, command: ["sh", "-c", "echo compiled"]}
+  - paths: ["lib/**"]
+    actions:
+      - exec: {service: app, command: ["sh", "-c", "echo 'bad line'; exit 4"]}"#,
+    );
+    std::fs::create_dir_all(p.path("src")).expect("mkdir src");
+    std::fs::create_dir_all(p.path("lib")).expect("mkdir lib");
+    p.up();
+    let mut w = spawn(p.devenv(&["watch"]));
+    w.wait_stderr("Ctrl-C stops");
+
+    p.write("src/a.js", "1\n");
+    let err = w.wait_stderr(": done in ");
+    assert!(err.contains("\nsrc/a.js changed → rule 1\n"), "{err}");
+    assert!(
+        err.contains("\n  rule 1: exec app: sh -c echo compiled\n"),
+        "{err}"
+    );
+    // The action's own output goes to stdout, prefixed with its service like `logs`.
+    assert_eq!(w.raw_line(), "app | compiled");
+
+    p.write("lib/b.rb", "1\n");
+    let err = w.wait_stderr("    | bad line");
+    assert!(
+        err.contains("  rule 2: exec app: sh -c echo 'bad line'; exit 4: failed (exit 4) in "),
+        "{err}"
+    );
+    assert_eq!(w.raw_line(), "app | bad line");
+    w.assert_alive();
+}
+
+#[test]
+fn a_project_opened_through_a_symlink_syncs_and_prints_relative_paths() {
+    let services = format!("  app:\n    image: {TEST_IMAGE}\n    command: {IDLE}\n");
+    let p = Project::new(
+        &services,
+        r#"  - paths: ["src/**"]
+    actions:
+      - sync: {service: app, target: /srv/app}"#,
+    );
+    std::fs::create_dir_all(p.path("src")).expect("mkdir src");
+    p.up();
+    let links = tempfile::tempdir().expect("link dir");
+    let link = links.path().join("project");
+    std::os::unix::fs::symlink(p.dir.path(), &link).expect("symlink the project");
+    let file = link.join("dev.yml").display().to_string();
+    let mut w = spawn(p.devenv(&["-f", &file, "watch"]));
+    w.wait_stderr("Ctrl-C stops");
+
+    p.write("src/a.txt", "one\n");
+    let err = w.wait_stderr(": done in ");
+    assert!(err.contains("\nsrc/a.txt changed → rule 1\n"), "{err}");
+    let id = p.container("app");
+    let cat = docker(&["exec", &id, "cat", "/srv/app/a.txt"]);
+    assert_eq!(String::from_utf8_lossy(&cat.stdout), "one\n", "{cat:?}");
+    w.assert_alive();
+}
+
+#[test]
+fn a_rule_reaching_outside_the_project_is_a_config_error() {
+    let p = Project::new(
+        &app_with_work_mount(),
+        r#"  - paths: ["../elsewhere/**"]
+    actions:
+      - restart: [app]"#,
+    );
+    let out = p
+        .devenv(&["watch", "--json"])
+        .output()
+        .expect("run devenv watch");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "");
+    assert!(
+        stderr.starts_with(
+            "error: watch rule 1 names `../elsewhere/**`, which is outside the project directory"
+        ),
+        "{stderr}"
+    );
+}
