@@ -1,16 +1,16 @@
 //! End to end: the demo stack (puma, sidekiq, node, MariaDB, Redis) driven by the devenv binary.
-//!
-//! One test walks the story of `demo/README.md` against the real engine under a project name
-//! of its own, on free host ports (`tests/e2e/ports.yml`) and fixed image names
-//! (`tests/e2e/images.yml`): up, page and asset, a job's round trip, an asset rebuild under
-//! `devenv watch`, the bundle volume, persistence across `down`, and `down -v`. The images stay
-//! cached between runs; containers, networks and volumes of the project are removed even when
-//! a check fails.
-//!
-//! `DEVENV_E2E_NO_CACHE=1` builds the images with `--no-cache` (to measure a cold build);
-//! `DEVENV_E2E_ASSET_LIMIT_MS` changes the 2000 ms allowed from a source edit to the new asset
-//! being served (for a machine too loaded to meet it: the failure prints a `docker exec`
-//! baseline to tell).
+
+// One test walks the story of `demo/README.md` against the real engine under a project name of
+// its own, on free host ports (`tests/e2e/ports.yml`) and fixed image names
+// (`tests/e2e/images.yml`): up, page and asset, a job's round trip, an asset rebuild under
+// `devenv watch`, the bundle volume, persistence across `down`, and `down -v`. The images stay
+// cached between runs; containers, networks and volumes of the project are removed even when a
+// check fails.
+//
+// `DEVENV_E2E_NO_CACHE=1` builds the images with `--no-cache` (to measure a cold build);
+// `DEVENV_E2E_ASSET_LIMIT_MS` changes the 2000 ms allowed from a source edit to the new asset
+// being served (for a machine too loaded to meet it: the failure prints a `docker exec`
+// baseline to tell).
 
 mod common;
 
@@ -277,8 +277,11 @@ impl Stack {
 
 impl Drop for Stack {
     fn drop(&mut self) {
-        let down = self.command(&self.project, &["down", "--volumes"]);
-        let mut child = match down.spawn_quiet() {
+        let mut down = self.command(&self.project, &["down", "--volumes"]);
+        down.stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let mut child = match down.spawn() {
             Ok(child) => child,
             Err(e) => {
                 eprintln!("cleanup: cannot run devenv down: {e}");
@@ -312,19 +315,6 @@ impl Stack {
             args.extend(ids.iter().map(String::as_str));
             let _ = docker(&args);
         }
-    }
-}
-
-trait SpawnQuiet {
-    fn spawn_quiet(self) -> io::Result<Child>;
-}
-
-impl SpawnQuiet for Command {
-    fn spawn_quiet(mut self) -> io::Result<Child> {
-        self.stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
     }
 }
 
@@ -365,10 +355,8 @@ fn asset_in(page: &str) -> Option<String> {
 
 /// The string literal `greeting.js` exports.
 fn greeting_of(source: &str) -> String {
-    let start = source
-        .find("GREETING = \"")
-        .expect("greeting.js exports GREETING")
-        + 12;
+    const OPENING: &str = "GREETING = \"";
+    let start = source.find(OPENING).expect("greeting.js exports GREETING") + OPENING.len();
     let len = source[start..].find('"').expect("the greeting string ends");
     source[start..start + len].to_owned()
 }
