@@ -179,7 +179,12 @@ pub async fn build(
         tag: reference.clone(),
         no_cache,
         pull,
-        labels: project_labels(&project.name, env!("CARGO_PKG_VERSION")),
+        // Images carry devenv's version only: a project label would make containers someone
+        // starts by hand from the image look like the project's.
+        labels: BTreeMap::from([(
+            crate::engine::labels::VERSION.to_owned(),
+            env!("CARGO_PKG_VERSION").to_owned(),
+        )]),
     };
     let task = progress.task(service, "Building");
     let result = engine

@@ -34,6 +34,14 @@ pub async fn build(global: &GlobalArgs, args: &BuildArgs) -> Result<(), Error> {
         crate::ui::warn("nothing to build: no selected service has a `build:` section");
         return Ok(());
     }
+    // Services naming one image (puma and sidekiq) build it once, as `up` does.
+    let mut by_ref: std::collections::BTreeMap<String, String> = Default::default();
+    for s in services {
+        by_ref
+            .entry(image_name(project, &s, &project.services[&s]))
+            .or_insert(s);
+    }
+    let services: Vec<String> = by_ref.into_values().collect();
     let engine = Engine::connect().await?;
     let progress = Progress::new(services.iter().map(String::len).max().unwrap_or(0));
     try_join_all(

@@ -253,7 +253,19 @@ fn resolve(
         .diagnostics
         .into_iter()
         .partition(Diagnostic::is_error);
-    errors.extend(decode_errors);
+    // A value that failed to interpolate stays as written; what decoding then says about it
+    // would only repeat the interpolation error less clearly.
+    let failed: Vec<Pos> = errors
+        .iter()
+        .filter_map(|d| d.span.as_ref().map(|s| s.pos))
+        .collect();
+    errors.extend(decode_errors.into_iter().filter(|d| {
+        !d.span.as_ref().is_some_and(|sp| {
+            failed
+                .iter()
+                .any(|f| f.file == sp.pos.file && f.line == sp.pos.line)
+        })
+    }));
     if !errors.is_empty() {
         return Err(LoadError {
             diagnostics: errors,

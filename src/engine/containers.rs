@@ -159,9 +159,14 @@ impl Engine {
         project: &str,
         include_stopped: bool,
     ) -> Result<Vec<ContainerInfo>, EngineError> {
+        // The service label too: containers started by hand from an image that carries the
+        // project label (built by an older devenv) are not the project's.
         let filters = HashMap::from([(
             "label".to_owned(),
-            vec![format!("{}={project}", labels::PROJECT)],
+            vec![
+                format!("{}={project}", labels::PROJECT),
+                labels::SERVICE.to_owned(),
+            ],
         )]);
         let options = ListContainersOptions {
             all: include_stopped,
