@@ -179,12 +179,10 @@ pub async fn build(
         tag: reference.clone(),
         no_cache,
         pull,
-        // Images carry devenv's version only: a project label would make containers someone
-        // starts by hand from the image look like the project's.
-        labels: BTreeMap::from([(
-            crate::engine::labels::VERSION.to_owned(),
-            env!("CARGO_PKG_VERSION").to_owned(),
-        )]),
+        // The project label lets tests and tools find the images a project built. Containers
+        // started by hand from them inherit it, but not the service label, which is what
+        // `Engine::list` asks for.
+        labels: project_labels(&project.name, env!("CARGO_PKG_VERSION")),
     };
     let task = progress.task(service, "Building");
     let result = engine
