@@ -1771,41 +1771,44 @@ impl<'a> Decoder<'a> {
             Active,
             Done,
         }
-        fn visit(
-            name: &str,
-            project: &Project,
-            marks: &mut BTreeMap<String, Mark>,
-            stack: &mut Vec<String>,
-            cycles: &mut Vec<Vec<String>>,
-        ) {
-            marks.insert(name.to_owned(), Mark::Active);
-            stack.push(name.to_owned());
-            if let Some(service) = project.services.get(name) {
-                for dep in service.depends_on.keys() {
-                    match marks.get(dep).copied().unwrap_or(Mark::Done) {
-                        Mark::New => visit(dep, project, marks, stack, cycles),
-                        Mark::Active => {
-                            let start = stack.iter().position(|s| s == dep).unwrap_or(0);
-                            let mut cycle = stack[start..].to_vec();
-                            cycle.push(dep.clone());
-                            cycles.push(cycle);
-                        }
-                        Mark::Done => {}
-                    }
-                }
-            }
-            stack.pop();
-            marks.insert(name.to_owned(), Mark::Done);
-        }
-        let mut marks: BTreeMap<String, Mark> = project
+        let mut marks: BTreeMap<&str, Mark> = project
             .services
             .keys()
-            .map(|k| (k.clone(), Mark::New))
+            .map(|k| (k.as_str(), Mark::New))
             .collect();
         let mut cycles = Vec::new();
-        for name in project.services.keys() {
-            if marks.get(name) == Some(&Mark::New) {
-                visit(name, project, &mut marks, &mut Vec::new(), &mut cycles);
+        // Depth-first, with an explicit stack: a dependency chain of any length costs heap,
+        // not call stack. Each frame is a service and the index of its next dependency.
+        for root in project.services.keys() {
+            if marks.get(root.as_str()) != Some(&Mark::New) {
+                continue;
+            }
+            let mut path: Vec<(&str, usize)> = vec![(root.as_str(), 0)];
+            marks.insert(root.as_str(), Mark::Active);
+            while let Some((name, next)) = path.last().copied() {
+                let deps: Vec<&String> = project.services[name].depends_on.keys().collect();
+                let Some(dep) = deps.get(next) else {
+                    marks.insert(name, Mark::Done);
+                    path.pop();
+                    continue;
+                };
+                if let Some(top) = path.last_mut() {
+                    top.1 += 1;
+                }
+                match marks.get(dep.as_str()).copied().unwrap_or(Mark::Done) {
+                    Mark::New => {
+                        marks.insert(dep.as_str(), Mark::Active);
+                        path.push((dep.as_str(), 0));
+                    }
+                    Mark::Active => {
+                        let start = path.iter().position(|(s, _)| s == dep).unwrap_or(0);
+                        let mut cycle: Vec<String> =
+                            path[start..].iter().map(|(s, _)| (*s).to_owned()).collect();
+                        cycle.push((*dep).clone());
+                        cycles.push(cycle);
+                    }
+                    Mark::Done => {}
+                }
             }
         }
         for cycle in cycles {

@@ -21,6 +21,7 @@ pub fn interpolate(
         chars: &chars,
         at: 0,
         lookup,
+        depth: 0,
     };
     parser.text(false)
 }
@@ -29,7 +30,12 @@ struct Parser<'a> {
     chars: &'a [char],
     at: usize,
     lookup: &'a dyn Fn(&str) -> Option<String>,
+    /// How many `${...}` the parser is inside; bounded so hostile input cannot exhaust the stack.
+    depth: usize,
 }
+
+/// Deeper nesting than this is refused; real defaults nest two or three levels.
+const MAX_DEPTH: usize = 32;
 
 fn is_name_start(c: char) -> bool {
     c.is_ascii_alphabetic() || c == '_'
@@ -99,6 +105,19 @@ impl Parser<'_> {
     }
 
     fn braced(&mut self, start: usize) -> Result<String, InterpolationError> {
+        if self.depth >= MAX_DEPTH {
+            return Err(self.error(
+                start,
+                format!("`${{...}}` nests more than {MAX_DEPTH} levels deep"),
+            ));
+        }
+        self.depth += 1;
+        let result = self.braced_inner(start);
+        self.depth -= 1;
+        result
+    }
+
+    fn braced_inner(&mut self, start: usize) -> Result<String, InterpolationError> {
         if !self.peek().is_some_and(is_name_start) {
             return Err(self.error(start, "expected a variable name after `${`"));
         }

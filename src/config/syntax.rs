@@ -170,6 +170,10 @@ pub fn check_protocol(protocol: &str) -> Result<(), String> {
     }
 }
 
+/// Ports one entry may expand to: a range is spelled out port by port, so this bounds what a
+/// few bytes of config can cost.
+const MAX_RANGE: usize = 1000;
+
 /// Parses `[ip:][host[-range]:]container[-range][/protocol]` into one entry per container port.
 pub fn parse_port(text: &str) -> Result<Vec<Port>, String> {
     let (spec, protocol) = match text.rsplit_once('/') {
@@ -203,6 +207,11 @@ pub fn parse_port(text: &str) -> Result<Vec<Port>, String> {
     let host = host.filter(|h| !h.is_empty());
     let host_range = host.map(|h| parse_port_range(h, "host port")).transpose()?;
     let count = (c_end - c_start) as usize + 1;
+    if count > MAX_RANGE {
+        return Err(format!(
+            "range of {count} ports is too large; devenv publishes at most {MAX_RANGE} ports per entry"
+        ));
+    }
     let mut out = Vec::with_capacity(count);
     for (i, target) in (c_start..=c_end).enumerate() {
         let published = match host_range {

@@ -101,7 +101,8 @@ fn options() -> serde_saphyr::Options {
         budget: serde_saphyr::budget! {
             max_events: 2_000_000,
             max_aliases: 10_000,
-            max_depth: 100,
+            // Real configs nest under ten levels; deeper input only costs stack.
+            max_depth: 40,
         },
         alias_limits: serde_saphyr::alias_limits! {
             max_total_replayed_events: 50_000,
