@@ -8,40 +8,39 @@ use super::load_project;
 use super::session::check_names;
 use crate::apply;
 use crate::cli::{BuildArgs, GlobalArgs, ServicesArgs};
+use crate::config::model::{Project, Service};
 use crate::engine::Engine;
 use crate::error::Error;
 use crate::plan::desired::image_name;
 use crate::ui::progress::Progress;
 
-fn chosen(all: impl Iterator<Item = String>, names: &[String]) -> Vec<String> {
-    all.filter(|s| names.is_empty() || names.contains(s))
-        .collect()
+/// The services named (or all) that `wanted` accepts, one per image reference: services that
+/// share an image (puma and sidekiq) build or pull it once, under the first one's name.
+fn by_image(
+    project: &Project,
+    names: &[String],
+    wanted: impl Fn(&Service) -> bool,
+) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for (name, s) in &project.services {
+        if wanted(s) && (names.is_empty() || names.contains(name)) {
+            out.entry(image_name(project, name, s))
+                .or_insert_with(|| name.clone());
+        }
+    }
+    out
 }
 
 pub async fn build(global: &GlobalArgs, args: &BuildArgs) -> Result<(), Error> {
     let loaded = load_project(global)?;
     let project = &loaded.project;
     check_names(project, &args.services)?;
-    let services = chosen(
-        project
-            .services
-            .iter()
-            .filter(|(_, s)| s.build.is_some())
-            .map(|(k, _)| k.clone()),
-        &args.services,
-    );
-    if services.is_empty() {
+    let images = by_image(project, &args.services, |s| s.build.is_some());
+    if images.is_empty() {
         crate::ui::warn("nothing to build: no selected service has a `build:` section");
         return Ok(());
     }
-    // Services naming one image (puma and sidekiq) build it once, as `up` does.
-    let mut by_ref: std::collections::BTreeMap<String, String> = Default::default();
-    for s in services {
-        by_ref
-            .entry(image_name(project, &s, &project.services[&s]))
-            .or_insert(s);
-    }
-    let services: Vec<String> = by_ref.into_values().collect();
+    let services: Vec<String> = images.into_values().collect();
     let engine = Engine::connect().await?;
     let progress = Progress::new(services.iter().map(String::len).max().unwrap_or(0));
     try_join_all(
@@ -57,28 +56,14 @@ pub async fn pull(global: &GlobalArgs, args: &ServicesArgs) -> Result<(), Error>
     let loaded = load_project(global)?;
     let project = &loaded.project;
     check_names(project, &args.services)?;
-    let services = chosen(
-        project
-            .services
-            .iter()
-            .filter(|(_, s)| s.build.is_none())
-            .map(|(k, _)| k.clone()),
-        &args.services,
-    );
-    if services.is_empty() {
+    let images = by_image(project, &args.services, |s| s.build.is_none());
+    if images.is_empty() {
         crate::ui::warn("nothing to pull: every selected service is built locally");
         return Ok(());
     }
-    // Services sharing an image pull it once, under the first service's name.
-    let mut by_reference: BTreeMap<String, &String> = BTreeMap::new();
-    for s in &services {
-        by_reference
-            .entry(image_name(project, s, &project.services[s]))
-            .or_insert(s);
-    }
     let engine = Engine::connect().await?;
-    let progress = Progress::new(services.iter().map(String::len).max().unwrap_or(0));
-    let pulls = by_reference.iter().map(|(reference, s)| {
+    let progress = Progress::new(images.values().map(String::len).max().unwrap_or(0));
+    let pulls = images.iter().map(|(reference, s)| {
         let (engine, progress) = (&engine, &progress);
         async move { apply::pull(engine, s, reference, progress).await }
     });
