@@ -129,6 +129,12 @@ const CASES: &[Case] = &[
         expect: Expect::ErrorStartingWith("error: cannot interpolate"),
     },
     Case {
+        // A file that never ends must not be read until memory runs out.
+        name: "env_file_that_never_ends",
+        text: || "services:\n  web:\n    image: a\n    env_file: /dev/zero\n".into(),
+        expect: Expect::ErrorStartingWith("error: env_file: /dev/zero goes on past"),
+    },
+    Case {
         // 5 KB of text that expands to 32 million published ports.
         name: "port_ranges_amplified",
         text: || {
@@ -361,6 +367,11 @@ fn long_depends_on_chain_loads() {
 #[test]
 fn deeply_nested_interpolation_is_refused() {
     run_isolated("deeply_nested_interpolation");
+}
+
+#[test]
+fn env_file_that_never_ends_is_refused() {
+    run_isolated("env_file_that_never_ends");
 }
 
 #[test]
