@@ -742,12 +742,12 @@ impl<'a> Decoder<'a> {
 
     fn env_file(&mut self, path: &str, node: &Node) -> Vec<(String, Option<String>)> {
         let full = normalize(&self.ctx.project_dir.join(path));
-        let text = match std::fs::read_to_string(&full) {
+        let text = match super::read_text(&full) {
             Ok(t) => t,
-            Err(e) => {
+            Err(d) => {
                 self.error(
                     node,
-                    format!("cannot read env_file `{}`: {e}", full.display()),
+                    format!("env_file: {}", d.message.trim_start_matches("cannot read ")),
                 );
                 return Vec::new();
             }

@@ -279,19 +279,24 @@ fn resolve(
     })
 }
 
-fn read_text(path: &Path) -> Result<String, Diagnostic> {
+pub(crate) fn read_text(path: &Path) -> Result<String, Diagnostic> {
+    use std::io::Read;
     let shown = path.display();
-    let meta = std::fs::metadata(path)
+    let file = std::fs::File::open(path)
         .map_err(|e| Diagnostic::error(format!("cannot read {shown}: {}", io_reason(&e))))?;
-    if meta.len() > MAX_FILE_BYTES {
+    // Read at most one byte past the limit: a device or a pipe reports no size, so the size
+    // on disk cannot be trusted to stop an endless read.
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Diagnostic::error(format!("cannot read {shown}: {}", io_reason(&e))))?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
         return Err(Diagnostic::error(format!(
-            "{shown} is {} MiB; devenv refuses config files over {} MiB",
-            meta.len() >> 20,
+            "{shown} goes on past {} MiB; devenv refuses larger config files",
             MAX_FILE_BYTES >> 20
-        )));
+        ))
+        .hint("is it a device or a pipe?"));
     }
-    let bytes = std::fs::read(path)
-        .map_err(|e| Diagnostic::error(format!("cannot read {shown}: {}", io_reason(&e))))?;
     String::from_utf8(bytes).map_err(|e| {
         Diagnostic::error(format!(
             "{shown} is not UTF-8 text (invalid byte at offset {})",
