@@ -133,15 +133,23 @@ hf noop_up_gated_check 5 0 -n devenv "$(dv_cmd -f "$GATED") up -d" -n compose "$
 assert_untouched "$before" "noop_up_gated"
 "$0" _up dv
 "$0" _up dc
+# Reading and resolving the config alone, no engine: the part of every command that is
+# devenv's own work.
+hf config "$RUNS" 3 -n devenv "$(dv_cmd) config --services" -n compose "$(dc_cmd) config --services" -n compose-standalone "$(dcs_cmd) config --services"
 hf ps "$RUNS" 3 -n devenv "$(dv_cmd) ps" -n compose "$(dc_cmd) ps" -n compose-standalone "$(dcs_cmd) ps"
 
 # ---- one-off containers
+# Two bare references: the default bridge (what `docker run` does), and the project's own
+# network, which one-offs of both tools join (a user-defined network costs the engine more
+# at start: its embedded DNS is set up per container).
 hf run 20 2 -n devenv "$(dv_cmd) run --no-deps cache true" \
     -n compose "$(dc_cmd) run --rm --no-deps cache true" \
-    -n "docker run" "docker run --rm $IMAGE true"
+    -n "docker run" "docker run --rm $IMAGE true" \
+    -n "docker run --network" "docker run --rm --network ${DV_P}_default $IMAGE true"
 
 # ---- --version
-hf version 300 10 -n devenv "$DEVENV --version"
+# /bin/true is the floor: what starting any process costs here.
+hf version 300 10 -n devenv "$DEVENV --version" -n "/bin/true" "/bin/true"
 hf version_compose 20 2 -n compose "docker compose version" -n compose-standalone "$PLUGIN version"
 
 # ---- peak RSS of a no-op up (GNU time's max RSS: the largest single process of the tree,

@@ -87,8 +87,8 @@ rows = [("devenv-sync", "devenv watch, sync app/ → /app"),
         ("compose-sync", "docker compose watch, sync app/ → /app")]
 def cell(s, k):
     return f"{s[k]}" if s else "–"
-print("| watcher | save → action_started p50 / p99 | save → compose log line p50 / p99 | save → visible in container p50 / p99 | ready (spawn → ready) | RSS at ready / end / peak | inotify watches | in node_modules | missed |")
-print("|---|---|---|---|---|---|---|---|---|")
+print("| watcher | save → action_started p50 / p99 | save → action_finished p50 / p99 | save → compose log line p50 / p99 | save → visible in container p50 / p99 | ready (spawn → ready) | RSS at ready / end / peak | inotify watches | in node_modules | missed |")
+print("|---|---|---|---|---|---|---|---|---|---|")
 for name, label in rows:
     p = os.path.join(out, name + ".json")
     if not os.path.exists(p):
@@ -99,12 +99,12 @@ for name, label in rows:
         return f"{s['p50_ms']} / {s['p99_ms']} ms" if s else "–"
     ready = f"{r['ready_wall_ms']} ms"
     if "ready_event" in r:
-        ready += f" (core: {r['ready_event'].get('elapsed')})"
+        ready += f" (event's elapsed_ms: {r['ready_event'].get('elapsed_ms')})"
     mib = lambda k: f"{r[k] / 1024:.1f}" if r.get(k) else "?"
     rss = f"{mib('rss_ready_kib')} / {mib('rss_end_kib')} / {mib('rss_peak_kib')} MiB"
     if r.get("cli_rss_kib"):
         rss += f" (+ docker CLI {r['cli_rss_kib'] / 1024:.1f} MiB)"
-    print(f"| {label} | {pp('to_action_started')} | {pp('to_log_line')} | {pp('to_visible_in_container')} "
+    print(f"| {label} | {pp('to_action_started')} | {pp('to_action_finished')} | {pp('to_log_line')} | {pp('to_visible_in_container')} "
           f"| {ready} | {rss} | {r['inotify_watches']} | {r['watches_in_node_modules']} of {r['dirs_in_node_modules']} dirs "
           f"| {r['missed']} of {r['saves']} |")
 EOF

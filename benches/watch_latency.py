@@ -201,8 +201,8 @@ def run(a, q, proc, spawned, upper, tree, result):
         ev = is_ready(a.tool, name, line)
         if ev is not None:
             result["ready_wall_ms"] = round((t - spawned) * 1000, 1)
-            if "elapsed" in ev:
-                result["ready_event"] = {k: ev[k] for k in ("elapsed", "dirs_watched", "files_seen")
+            if "elapsed_ms" in ev:
+                result["ready_event"] = {k: ev[k] for k in ("elapsed_ms", "dirs_watched", "files_seen")
                                          if k in ev}
             break
 
