@@ -216,6 +216,11 @@ hf cold_up "$SLOW_RUNS" 1 --prepare "$0 _reset dv" --prepare "$0 _reset dc" \
     -n devenv -n compose "$(dv_cmd) up -d" "$(dc_cmd) up -d"
 hf down "$SLOW_RUNS" 1 --prepare "$0 _up dv" --prepare "$0 _up dc" \
     -n devenv -n compose "$(dv_cmd) down" "$(dc_cmd) down"
+# The same cold up straight through the engine API in three call orders: the floor under
+# both tools, and whether a different order would help (benches/cold_up_schedule.py).
+load
+echo "== cold up schedules (raw engine API)"
+python3 "$here/cold_up_schedule.py" "$SLOW_RUNS" | tee "$OUT/schedule.md"
 load
 
 echo "uptime at end: $(uptime)" | tee -a "$OUT/machine.txt"

@@ -126,3 +126,10 @@ if os.path.exists(rtt):
     print("Single engine round trips (benches/engine_rtt.py, fresh connection each)")
     print()
     print(open(rtt).read().rstrip())
+
+sched = os.path.join(out, "schedule.md")
+if os.path.exists(sched):
+    print()
+    print("Cold up straight through the engine API, by call order (benches/cold_up_schedule.py)")
+    print()
+    print(open(sched).read().rstrip())
