@@ -10,7 +10,9 @@ engine API (one client, no CLI), in three schedules, alternating, and prints med
   graph         create all first, then start each service as soon as its own dependencies
                 have started (no layer barrier); what compose does.
 
-    benches/cold_up_schedule.py [ROUNDS] [SOCKET]
+    benches/cold_up_schedule.py [ROUNDS]     # all three, alternating; a markdown table
+    benches/cold_up_schedule.py up SCHEDULE  # one cold up (for benches/interleave.py)
+    benches/cold_up_schedule.py clean
 
 Everything it makes carries the label devenv-bench.schedule and is removed after each round.
 """
@@ -24,8 +26,7 @@ import threading
 import time
 import urllib.parse
 
-ROUNDS = int(sys.argv[1]) if len(sys.argv) > 1 else 10
-SOCK = sys.argv[2] if len(sys.argv) > 2 else "/var/run/docker.sock"
+SOCK = "/var/run/docker.sock"
 IMAGE = "devenv-test/busybox:latest"
 PROJECT = "schedbench"
 LABEL = "devenv-bench.schedule"
@@ -147,12 +148,22 @@ def cleanup():
     call("DELETE", f"/volumes/{VOL}", ok=(204, 404))
 
 
+SCHEDULES = {"layers": layers, "create-first": create_first, "graph": graph}
+
+
 def main():
-    schedules = {"layers": layers, "create-first": create_first, "graph": graph}
+    if sys.argv[1:2] == ["clean"]:
+        cleanup()
+        return
+    if sys.argv[1:2] == ["up"]:
+        SCHEDULES[sys.argv[2]]()
+        return
+    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 10
+    schedules = SCHEDULES
     times = {k: [] for k in schedules}
     cleanup()
     try:
-        for _ in range(ROUNDS):
+        for _ in range(rounds):
             for name, fn in schedules.items():
                 t = time.perf_counter()
                 fn()

@@ -2,12 +2,14 @@
 # devenv against docker compose v2 on the same 5-service busybox stack (benches/stack/), side
 # by side in one run: no-op `up -d` (plain and health-gated), `ps`, `run --no-deps`, cold
 # `up -d`, `down`, `--version`, peak RSS of a no-op up, and the engine requests each command
-# makes. Timings are hyperfine medians; the summary is a markdown table with ratios.
+# makes. Timings are medians: hyperfine for the fast commands, benches/interleave.py (tools
+# alternating run by run) for the slow ones. The summary is a markdown table with ratios.
 #
 #   benches/stack.sh [OUT_DIR]
 #
 # Env: DEVENV (default target/release/devenv), RUNS (runs of the cheap commands, default 30),
-# SLOW_RUNS (cold up and down, default 10), RSS_RUNS (default 10).
+# SLOW_RUNS (cold up and down, default 15), RUN_RUNS (one-offs, default 20), RSS_RUNS
+# (default 10).
 # Needs: docker with devenv-test/busybox:latest (scripts/test-image), `docker compose` v2
 # (/work/shared/tools/install-compose-v2), hyperfine, GNU time, python3.
 set -euo pipefail
@@ -17,7 +19,8 @@ cd "$root"
 
 DEVENV="${DEVENV:-$root/target/release/devenv}"
 RUNS="${RUNS:-30}"
-SLOW_RUNS="${SLOW_RUNS:-10}"
+SLOW_RUNS="${SLOW_RUNS:-15}"
+RUN_RUNS="${RUN_RUNS:-20}"
 RSS_RUNS="${RSS_RUNS:-10}"
 FILE="$here/stack/compose.yml"
 GATED="$here/stack/health.yml"
@@ -142,10 +145,20 @@ hf ps "$RUNS" 3 -n devenv "$(dv_cmd) ps" -n compose "$(dc_cmd) ps" -n compose-st
 # Two bare references: the default bridge (what `docker run` does), and the project's own
 # network, which one-offs of both tools join (a user-defined network costs the engine more
 # at start: its embedded DNS is set up per container).
-hf run 20 2 -n devenv "$(dv_cmd) run --no-deps cache true" \
-    -n compose "$(dc_cmd) run --rm --no-deps cache true" \
-    -n "docker run" "docker run --rm $IMAGE true" \
-    -n "docker run --network" "docker run --rm --network ${DV_P}_default $IMAGE true"
+# Slow, engine-bound commands run interleaved (benches/interleave.py): minutes of drifting
+# load then hit each tool alike.
+il() {
+    # il NAME RUNS (LABEL PREPARE COMMAND)...
+    local name="$1" runs="$2"
+    shift 2
+    load
+    echo "== $name (interleaved)"
+    python3 "$here/interleave.py" "$OUT/$name.json" "$runs" "$@" | tee "$OUT/$name.txt"
+}
+il run "$RUN_RUNS" devenv "" "$(dv_cmd) run --no-deps cache true" \
+    compose "" "$(dc_cmd) run --rm --no-deps cache true" \
+    "docker run" "" "docker run --rm $IMAGE true" \
+    "docker run --network" "" "docker run --rm --network ${DV_P}_default $IMAGE true"
 
 # ---- --version
 # /bin/true is the floor: what starting any process costs here.
@@ -211,13 +224,17 @@ requests docker-run docker run --rm "$IMAGE" true
 kill "$proxy" 2>/dev/null || true
 trap cleanup EXIT
 
-# ---- cold up and down (slow: fewer runs)
-hf cold_up "$SLOW_RUNS" 1 --prepare "$0 _reset dv" --prepare "$0 _reset dc" \
-    -n devenv -n compose "$(dv_cmd) up -d" "$(dc_cmd) up -d"
-hf down "$SLOW_RUNS" 1 --prepare "$0 _up dv" --prepare "$0 _up dc" \
-    -n devenv -n compose "$(dv_cmd) down" "$(dc_cmd) down"
-# The same cold up straight through the engine API in three call orders: the floor under
-# both tools, and whether a different order would help (benches/cold_up_schedule.py).
+# ---- cold up and down (slow: fewer runs, interleaved)
+# "raw API": the same stack created straight through the engine API by a Python client in
+# devenv's call order (benches/cold_up_schedule.py), the floor under both tools.
+il cold_up "$SLOW_RUNS" devenv "$0 _reset dv" "$(dv_cmd) up -d" \
+    compose "$0 _reset dc" "$(dc_cmd) up -d" \
+    "raw API" "python3 $here/cold_up_schedule.py clean" "python3 $here/cold_up_schedule.py up layers"
+python3 "$here/cold_up_schedule.py" clean
+il down "$SLOW_RUNS" devenv "$0 _up dv" "$(dv_cmd) down" \
+    compose "$0 _up dc" "$(dc_cmd) down"
+
+# Would another order of the same calls help? Three schedules, alternating.
 load
 echo "== cold up schedules (raw engine API)"
 python3 "$here/cold_up_schedule.py" "$SLOW_RUNS" | tee "$OUT/schedule.md"
