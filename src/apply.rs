@@ -395,8 +395,14 @@ pub async fn apply(
     // of that (`depends_on: {x: {restart: true}}`).
     let mut recreated: BTreeSet<String> = BTreeSet::new();
     let mut restarted: BTreeSet<String> = BTreeSet::new();
+    // The engine copies an image's files into an empty named volume when a container that
+    // mounts it is created. Two such creates at once (puma and sidekiq sharing `bundle`) race
+    // in that copy and one fails with "file exists", so creates that mount a named volume take
+    // turns; starts and health waits stay parallel.
+    let volume_creates = tokio::sync::Mutex::new(());
     for layer in &plan.layers {
         let by_service = &by_service;
+        let volume_creates = &volume_creates;
         let work = layer.iter().map(|action| {
             let restart_because = restart_because(project, action, &recreated);
             async move {
@@ -407,16 +413,7 @@ pub async fn apply(
                         id.to_owned()
                     }
                     _ => {
-                        apply_one(
-                            engine,
-                            project,
-                            d,
-                            &action.change,
-                            action.container.as_deref(),
-                            opts,
-                            status,
-                        )
-                        .await?
+                        apply_one(engine, project, d, action, opts, status, volume_creates).await?
                     }
                 };
                 Ok::<_, Error>((action.service.clone(), id, restart_because.is_some()))
@@ -518,12 +515,13 @@ async fn apply_one(
     engine: &Engine,
     project: &Project,
     d: &Desired,
-    change: &Change,
-    existing: Option<&str>,
+    action: &crate::plan::diff::Action,
     opts: &Options,
     status: &Status,
+    volume_creates: &tokio::sync::Mutex<()>,
 ) -> Result<String, Error> {
     let service = &d.service;
+    let (change, existing) = (&action.change, action.container.as_deref());
     match change {
         Change::Keep => {
             status.line(service, "Running");
@@ -542,10 +540,21 @@ async fn apply_one(
                 engine.remove(old, true, false).await?;
             }
             let owner = owner(project, service, &d.hash, false);
+            let mounts_volume = d
+                .spec
+                .mounts
+                .iter()
+                .any(|m| m.kind == MountKind::Volume && m.source.is_some());
+            let turn = if mounts_volume {
+                Some(volume_creates.lock().await)
+            } else {
+                None
+            };
             let id = engine
                 .create(&d.container_name, &d.spec, &owner)
                 .await
                 .map_err(|e| in_service(service, e))?;
+            drop(turn);
             status.line(
                 service,
                 if matches!(change, Change::Create) {

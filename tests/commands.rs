@@ -529,6 +529,44 @@ services:
 }
 
 #[test]
+fn services_sharing_a_new_named_volume_are_created_without_a_race() {
+    // puma and sidekiq share `bundle`: the engine fills an empty volume from the image when a
+    // container mounting it is created, and two creates at once collide ("file exists").
+    let stack = Stack::new(
+        "
+services:
+  a: &shared
+    build: .
+    image: devenv-test/shared-volume:latest
+    command: sleep 300
+    stop_signal: SIGKILL
+    volumes: [shared:/data]
+  b: *shared
+  c: *shared
+  d: *shared
+volumes:
+  shared:
+",
+    );
+    stack.write(
+        "Dockerfile",
+        &format!(
+            "FROM {TEST_IMAGE}\nRUN for i in $(seq 1 40); do for j in $(seq 1 50); do \
+             mkdir -p /data/d$i/e$j && echo $j > /data/d$i/e$j/f; done; done\n"
+        ),
+    );
+    for round in 0..3 {
+        let up = stack.devenv(&["up", "-d"]);
+        assert_eq!(up.code, Some(0), "round {round}: {}", up.show());
+        assert_eq!(
+            stack.ok(&["exec", "d", "cat", "/data/d40/e50/f"]).stdout,
+            "50\n"
+        );
+        stack.ok(&["down", "--volumes"]);
+    }
+}
+
+#[test]
 fn a_stopped_container_is_started_not_recreated() {
     let stack = Stack::new(TWO_SLEEPERS);
     stack.ok(&["up", "-d"]);
