@@ -171,9 +171,7 @@ impl<'a> Decoder<'a> {
         if let Some(text) = node.scalar_text() {
             let line = self
                 .sources
-                .files
-                .get(node.pos.file as usize)
-                .and_then(|(_, t)| t.lines().nth(node.pos.line as usize - 1))
+                .line(node.pos.file as usize, node.pos.line as usize)
                 .unwrap_or("");
             let rest: String = line.chars().skip(node.pos.col as usize - 1).collect();
             let len = text.chars().count();

@@ -63,13 +63,28 @@ impl Diagnostic {
 /// The text of every file a load read, so diagnostics can quote it.
 #[derive(Clone, Debug, Default)]
 pub struct Sources {
-    pub files: Vec<(PathBuf, String)>,
+    files: Vec<(PathBuf, String)>,
+    /// Byte offset of each line's start, per file: a file with thousands of errors would
+    /// otherwise be scanned from the top once per caret.
+    line_starts: Vec<Vec<usize>>,
 }
 
 impl Sources {
     pub fn add(&mut self, path: PathBuf, text: String) -> usize {
+        let starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
         self.files.push((path, text));
+        self.line_starts.push(starts);
         self.files.len() - 1
+    }
+
+    pub fn len(&self) -> usize {
+        self.files.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
     }
 
     pub fn path(&self, file: usize) -> &Path {
@@ -78,6 +93,20 @@ impl Sources {
 
     pub fn text(&self, file: usize) -> &str {
         &self.files[file].1
+    }
+
+    /// Line `line_no` (1-based) of a file without its line ending, as `str::lines` gives it.
+    pub fn line(&self, file: usize, line_no: usize) -> Option<&str> {
+        let text = &self.files.get(file)?.1;
+        let starts = &self.line_starts[file];
+        let start = *starts.get(line_no.checked_sub(1)?)?;
+        if start == text.len() {
+            // After a final newline (or in an empty file) there is no further line.
+            return None;
+        }
+        let end = starts.get(line_no).map_or(text.len(), |next| next - 1);
+        let line = &text[start..end];
+        Some(line.strip_suffix('\r').unwrap_or(line))
     }
 
     /// Renders one diagnostic. `cwd` shortens paths under it, so they read as the user typed.
@@ -91,7 +120,7 @@ impl Sources {
         if let Some(span) = d
             .span
             .as_ref()
-            .filter(|s| (s.pos.file as usize) < self.files.len())
+            .filter(|s| (s.pos.file as usize) < self.len())
         {
             let file = span.pos.file as usize;
             let path = self.path(file);
@@ -105,7 +134,7 @@ impl Sources {
                 line_no,
                 span.pos.col.max(1)
             );
-            if let Some(line) = self.text(file).lines().nth(line_no as usize - 1) {
+            if let Some(line) = self.line(file, line_no as usize) {
                 let gutter = line_no.to_string().len();
                 let shown_line = line.replace('\t', " ");
                 let pad = " ".repeat(gutter);
@@ -143,6 +172,19 @@ pub fn did_you_mean<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn line_lookup_agrees_with_str_lines() {
+        for text in ["", "a", "a\n", "a\n\nb", "a\r\nb\r\n", "\n\n", "é\nx"] {
+            let mut sources = Sources::default();
+            let f = sources.add(PathBuf::from("t"), text.to_owned());
+            let expected: Vec<&str> = text.lines().collect();
+            for n in 0..expected.len() + 2 {
+                let want = n.checked_sub(1).and_then(|i| expected.get(i).copied());
+                assert_eq!(sources.line(f, n), want, "{text:?} line {n}");
+            }
+        }
+    }
 
     #[test]
     fn renders_caret_under_the_fault() {

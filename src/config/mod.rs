@@ -57,6 +57,9 @@ pub struct Loaded {
     pub sources: Sources,
 }
 
+/// How many errors a failed load shows in full.
+pub const SHOWN_ERRORS: usize = 50;
+
 /// Every error the load found, with the sources needed to render them.
 #[derive(Debug)]
 pub struct LoadError {
@@ -72,12 +75,25 @@ impl LoadError {
         }
     }
 
+    /// The first [`SHOWN_ERRORS`] diagnostics in full, then how many more there are: past a
+    /// screenful, more of the same helps nobody and only buries the first, which is usually
+    /// the cause of the rest.
     pub fn render(&self, cwd: &Path) -> String {
-        self.diagnostics
+        let mut out = self
+            .diagnostics
             .iter()
+            .take(SHOWN_ERRORS)
             .map(|d| self.sources.render(d, cwd))
             .collect::<Vec<_>>()
-            .join("\n")
+            .join("\n");
+        let more = self.diagnostics.len().saturating_sub(SHOWN_ERRORS);
+        if more > 0 {
+            out.push_str(&format!(
+                "\nerror: {more} more error{} not shown; fix the ones above first\n",
+                if more == 1 { "" } else { "s" }
+            ));
+        }
+        out
     }
 }
 

@@ -193,6 +193,24 @@ fn all_errors_are_reported_together() {
 }
 
 #[test]
+fn past_a_screenful_errors_are_counted_not_shown() {
+    let mut text = String::from("services:\n  web:\n    image: a\n");
+    for i in 0..SHOWN_ERRORS + 7 {
+        text.push_str(&format!("    bogus{i}: 1\n"));
+    }
+    let got = errors_of(&text);
+    assert_eq!(
+        got.matches("error: unknown key").count(),
+        SHOWN_ERRORS,
+        "{got}"
+    );
+    assert!(
+        got.ends_with("error: 7 more errors not shown; fix the ones above first\n"),
+        "{got}"
+    );
+}
+
+#[test]
 fn known_unimplemented_keys_warn_with_their_line() {
     let loaded = ok(
         "version: '3.8'\nservices:\n  web:\n    image: a\n    deploy: {replicas: 2}\nsecrets: {}\n",

@@ -160,8 +160,24 @@ fn plain_message(raw: &str) -> String {
         "aliases expand to too much data (an alias bomb?); devenv stops at 50000 expanded events"
             .into()
     } else if let Some(rest) = raw.strip_prefix("budget breached: ") {
+        // The parser names the breach as its Rust value, e.g. `Nodes { nodes: 250001 }`.
         let what = rest.split(" at line").next().unwrap_or(rest);
-        format!("the file exceeds devenv's limits for a config ({what})")
+        let kind = what.split([' ', '{']).next().unwrap_or(what);
+        let count: String = what.chars().filter(char::is_ascii_digit).collect();
+        let said = match kind {
+            "Events" => "too many YAML events",
+            "Aliases" => "too many aliases",
+            "Anchors" => "too many anchors",
+            "Depth" => "nested too deeply",
+            "Nodes" => "too many values",
+            "Documents" => "too many documents",
+            _ => "too much data",
+        };
+        if count.is_empty() {
+            format!("the file exceeds devenv's limits for a config: {said}")
+        } else {
+            format!("the file exceeds devenv's limits for a config: {said} ({count})")
+        }
     } else {
         raw.split(" at line ").next().unwrap_or(raw).to_owned()
     }
@@ -249,6 +265,21 @@ impl<'de> Visitor<'de> for ValueVisitor {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn budget_breaches_are_said_in_words() {
+        assert_eq!(
+            plain_message("budget breached: Nodes { nodes: 250001 } at line 3 column 1"),
+            "the file exceeds devenv's limits for a config: too many values (250001)"
+        );
+        let deep = String::from("a:\n") + &"- ".repeat(60) + "x\n";
+        let err = parse(&deep, 0).unwrap_err();
+        assert!(
+            err.message.ends_with("nested too deeply (41)"),
+            "{}",
+            err.message
+        );
+    }
 
     #[test]
     fn merge_keys_and_positions() {

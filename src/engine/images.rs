@@ -268,6 +268,50 @@ fn split_reference(reference: &str) -> (String, Option<String>) {
     }
 }
 
+/// A build line without terminal escape sequences and control characters: tools in a
+/// `RUN` colour their output, and those codes would break the progress bars, show up raw in
+/// a failure report, or drive the user's terminal.
+fn without_escapes(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\u{1b}' => match chars.next() {
+                // CSI: parameters and intermediates up to a final byte in @..~.
+                Some('[') => {
+                    for c in chars.by_ref() {
+                        if ('@'..='~').contains(&c) {
+                            break;
+                        }
+                    }
+                }
+                // OSC (titles, hyperlinks): up to BEL or ESC \.
+                Some(']') => {
+                    while let Some(c) = chars.next() {
+                        if c == '\u{7}' {
+                            break;
+                        }
+                        if c == '\u{1b}' && chars.peek() == Some(&'\\') {
+                            chars.next();
+                            break;
+                        }
+                    }
+                }
+                // Character set designations carry one more character.
+                Some('(' | ')' | '*' | '+') => {
+                    chars.next();
+                }
+                // Any other escape is two characters long.
+                _ => {}
+            },
+            '\t' => out.push(c),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// Follows the classic builder's text output: which step runs, and the last lines it printed,
 /// so a failure can show them.
 #[derive(Default)]
@@ -298,6 +342,7 @@ impl StepTracker {
     }
 
     fn line(&mut self, line: String) -> Option<BuildProgress> {
+        let line = without_escapes(&line);
         if line.starts_with("Step ") && line.contains(" : ") {
             self.step = Some(line.clone());
             self.tail.clear();
@@ -385,6 +430,21 @@ mod tests {
             split_reference("app@sha256:abc"),
             ("app@sha256:abc".to_owned(), None)
         );
+    }
+
+    #[test]
+    fn build_lines_lose_their_escape_sequences() {
+        assert_eq!(
+            without_escapes("\u{1b}[1;31merror\u{1b}[0m: \u{1b}]0;title\u{7}bad\tthing\u{8}"),
+            "error: bad\tthing"
+        );
+        assert_eq!(
+            without_escapes("\u{1b}]8;;http://x\u{1b}\\link\u{1b}]8;;\u{1b}\\ \u{1b}(Bdone"),
+            "link done"
+        );
+        let mut t = StepTracker::default();
+        t.feed("Step 1/1 : RUN x\n\u{1b}[33mwarn\u{1b}[m\n");
+        assert_eq!(t.failure("failed").1, "warn\nfailed");
     }
 
     #[test]
