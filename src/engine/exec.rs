@@ -230,28 +230,44 @@ impl Engine {
             .await
             .map_err(|e| self.start_error(id, e))?;
         let proxy = !tty && matches!(stdio, Stdio::Inherit);
-        let end = self
-            .session(
-                attached.output,
-                attached.input,
-                Session {
-                    stdio,
-                    tty,
-                    attach_stdin,
-                    resize: ResizeTarget::Container(id.to_owned()),
-                    proxy_signals_to: proxy.then(|| id.to_owned()),
-                    op,
-                },
-            )
-            .await?;
+        let session = self.session(
+            attached.output,
+            attached.input,
+            Session {
+                stdio,
+                tty,
+                attach_stdin,
+                resize: ResizeTarget::Container(id.to_owned()),
+                proxy_signals_to: proxy.then(|| id.to_owned()),
+                op,
+            },
+        );
+        // The exit code is asked for while the output still flows, as `docker run` does: the
+        // engine answers once the container is down, and asking only after the output ended
+        // added a round trip and the tail of the relay to every one-off.
+        let wait = self.wait(id);
+        tokio::pin!(session, wait);
+        let mut code = None;
+        let end = loop {
+            tokio::select! {
+                end = &mut session => break end?,
+                exited = &mut wait, if code.is_none() => code = Some(exited),
+            }
+        };
         if end == SessionEnd::LocalOutputClosed {
             // A one-off that keeps writing with no reader would never end: stop it, and
             // report what a shell reports for a broken pipe.
             self.kill(id, None).await?;
-            self.wait(id).await?;
+            match code {
+                Some(exited) => exited?,
+                None => wait.await?,
+            };
             return Ok(SIGPIPE_EXIT);
         }
-        self.wait(id).await
+        match code {
+            Some(exited) => exited,
+            None => wait.await,
+        }
     }
 
     /// Relays one attached session until its output ends.

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use bollard::query_parameters::{BuildImageOptions, CreateImageOptions, ListImagesOptions};
+use bollard::query_parameters::{BuildImageOptions, CreateImageOptions};
 use bytes::Bytes;
 use futures_util::StreamExt;
 
@@ -55,54 +55,19 @@ pub struct PullProgress {
     pub total: Option<i64>,
 }
 
-/// The names the engine lists a reference under: `redis` is `redis:latest`, and Docker Hub's
-/// `docker.io/library/` prefix is dropped.
-fn listed_name(reference: &str) -> String {
-    let short = reference
-        .strip_prefix("docker.io/library/")
-        .or_else(|| reference.strip_prefix("docker.io/"))
-        .unwrap_or(reference);
-    let last = short.rsplit('/').next().unwrap_or(short);
-    if last.contains(':') || short.contains('@') {
-        short.to_owned()
-    } else {
-        format!("{short}:latest")
-    }
-}
-
 impl Engine {
-    /// The ids of several local images in one list call; references the engine does not list
-    /// by tag (digests) fall back to an inspect each. Missing images are absent from the map.
+    /// The ids of several local images, inspected side by side. Missing images are absent
+    /// from the map. One inspect answers in about 0.4 ms; a filtered image list costs the
+    /// engine over 5 ms, which was most of a no-op `up`.
     pub async fn image_ids(
         &self,
         references: &[String],
     ) -> Result<BTreeMap<String, String>, EngineError> {
-        let mut found = BTreeMap::new();
-        if references.is_empty() {
-            return Ok(found);
-        }
-        let filters =
-            std::collections::HashMap::from([("reference".to_owned(), references.to_vec())]);
-        let options = ListImagesOptions {
-            filters: Some(filters),
-            ..Default::default()
-        };
-        let images = self
-            .docker
-            .list_images(Some(options))
-            .await
-            .map_err(|e| self.error("list images", e))?;
-        for reference in references {
-            let name = listed_name(reference);
-            if let Some(image) = images.iter().find(|i| i.repo_tags.contains(&name)) {
-                found.insert(reference.clone(), image.id.clone());
-            } else if reference.contains('@')
-                && let Some(id) = self.image_id(reference).await?
-            {
-                found.insert(reference.clone(), id);
-            }
-        }
-        Ok(found)
+        let ids = futures_util::future::try_join_all(references.iter().map(|r| async move {
+            Ok::<_, EngineError>(self.image_id(r).await?.map(|id| (r.clone(), id)))
+        }))
+        .await?;
+        Ok(ids.into_iter().flatten().collect())
     }
 
     /// The id of a local image, `None` when there is no image by that reference.
@@ -383,24 +348,6 @@ impl StepTracker {
             );
         }
         (self.step.clone(), output.join("\n"))
-    }
-}
-
-#[cfg(test)]
-mod listed_name_tests {
-    #[test]
-    fn references_as_the_engine_lists_them() {
-        assert_eq!(super::listed_name("redis"), "redis:latest");
-        assert_eq!(super::listed_name("redis:7"), "redis:7");
-        assert_eq!(super::listed_name("docker.io/library/redis:7"), "redis:7");
-        assert_eq!(
-            super::listed_name("localhost:5000/app"),
-            "localhost:5000/app:latest"
-        );
-        assert_eq!(
-            super::listed_name("devenv-test/busybox:latest"),
-            "devenv-test/busybox:latest"
-        );
     }
 }
 
