@@ -897,7 +897,7 @@ fn pipe(mut from: UnixStream, mut to: UnixStream) {
 }
 
 #[test]
-fn losing_the_engine_ends_the_watch_with_an_error_naming_it() {
+fn losing_the_engine_ends_an_idle_watch_with_an_error_naming_it() {
     let p = Project::new(
         &app_with_work_mount(),
         r#"  - paths: ["src/**"]
@@ -917,11 +917,11 @@ fn losing_the_engine_ends_the_watch_with_an_error_naming_it() {
     let done = w.finished(1);
     assert_eq!(done["status"], "ok", "{done}");
 
+    // No change follows: an idle watch notices on its own.
     proxy.kill();
     let t = Instant::now();
-    p.write("src/a.js", "2\n");
     let (status, stderr) = w.wait_exit(PATIENCE);
-    eprintln!("engine gone, change → exit: {:?}\n{stderr}", t.elapsed());
+    eprintln!("engine gone → exit: {:?}\n{stderr}", t.elapsed());
     assert_eq!(status.code(), Some(1), "stderr: {stderr}");
     assert!(
         stderr.contains("docker engine") && stderr.contains(&proxy.host()),
@@ -929,8 +929,6 @@ fn losing_the_engine_ends_the_watch_with_an_error_naming_it() {
     );
     assert!(stderr.starts_with("error: stopped watching: "), "{stderr}");
     assert!(stderr.contains("\n  = hint: "), "{stderr}");
-    let failed = w.finished(2);
-    assert_eq!(failed["status"], "failed", "{failed}");
     assert_eq!(p.lines_of("runs"), 1);
 }
 

@@ -62,20 +62,20 @@ fn row(c: &ContainerInfo) -> Row<'_> {
     }
 }
 
-/// "3 minutes", "2 hours": how long ago a Unix time was.
-fn age(created: i64) -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(created);
-    let secs = (now - created).max(0);
-    let (n, unit) = match secs {
-        0..60 => (secs, "second"),
-        60..3600 => (secs / 60, "minute"),
-        3600..86400 => (secs / 3600, "hour"),
-        _ => (secs / 86400, "day"),
+/// How long a running container has run since it was last started, from the engine's
+/// status text (`Up 3 minutes (healthy)` gives `3 minutes`); the creation time would count
+/// from before a `stop` and `start`.
+fn running_for(status: &str) -> String {
+    let Some(up) = status.strip_prefix("Up ") else {
+        return "-".to_owned();
     };
-    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
+    let up = up.split(" (").next().unwrap_or(up);
+    let mut chars = up.chars();
+    match chars.next() {
+        // "About a minute", "Less than a second" read better in lower case in a column.
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => "-".to_owned(),
+    }
 }
 
 pub async fn run(global: &GlobalArgs, args: &PsArgs) -> Result<(), Error> {
@@ -107,7 +107,7 @@ pub async fn run(global: &GlobalArgs, args: &PsArgs) -> Result<(), Error> {
                 None => c.state.as_str().to_owned(),
             };
             let running_for = if c.state == crate::engine::ContainerState::Running {
-                age(c.created)
+                running_for(&c.status)
             } else {
                 "-".to_owned()
             };
@@ -135,4 +135,18 @@ pub async fn run(global: &GlobalArgs, args: &PsArgs) -> Result<(), Error> {
         &rows,
     ));
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::running_for;
+
+    #[test]
+    fn running_for_counts_from_the_last_start() {
+        assert_eq!(running_for("Up 3 minutes (healthy)"), "3 minutes");
+        assert_eq!(running_for("Up About a minute"), "about a minute");
+        assert_eq!(running_for("Up Less than a second"), "less than a second");
+        assert_eq!(running_for("Exited (1) 2 seconds ago"), "-");
+        assert_eq!(running_for("Up "), "-");
+    }
 }

@@ -129,9 +129,20 @@ pub async fn watch_project(
             _ = interrupted() => {}
         }
     };
-    watch::run(&project.dir, rules, executor, events, stop)
-        .await
-        .map_err(watch_error)
+    // An idle watch notices a lost engine at once, not at the next change.
+    tokio::select! {
+        result = watch::run(&project.dir, rules, executor, events, stop) => {
+            result.map_err(watch_error)
+        }
+        lost = engine.until_lost(&project.name) => Err(engine_lost(&lost)),
+    }
+}
+
+fn engine_lost(e: &EngineError) -> Error {
+    Error::with_hint(
+        format!("stopped watching: {e}"),
+        "once the engine is back (`docker info` answers), run `devenv up -d` and `devenv watch` again",
+    )
 }
 
 /// The user's view of why watching stopped or could not start.
@@ -146,10 +157,7 @@ fn watch_error(e: WatchError) -> Error {
     match e {
         // The rule only noticed the loss; the engine is the news.
         WatchError::Fatal { source, .. } => match source.downcast::<EngineError>() {
-            Ok(engine) => Error::with_hint(
-                format!("stopped watching: {engine}"),
-                "once the engine is back (`docker info` answers), run `devenv up -d` and `devenv watch` again",
-            ),
+            Ok(engine) => engine_lost(&engine),
             Err(other) => Error::failed(format!("stopped watching: {other}")),
         },
         e => match e.hint() {

@@ -98,6 +98,50 @@ impl Engine {
         Ok(version.version.unwrap_or_default())
     }
 
+    /// Resolves once the engine cannot be reached any more, with the error that says so. It
+    /// keeps one `GET /events` stream open, filtered to the project's containers so it stays
+    /// quiet: the engine going away ends the stream at once, with no polling and no CPU while
+    /// nothing happens. A stream that ends while the engine still answers is reopened.
+    pub async fn until_lost(&self, project: &str) -> EngineError {
+        use bollard::query_parameters::EventsOptions;
+        use futures_util::StreamExt;
+        let op = "follow the engine's events";
+        loop {
+            let filters = std::collections::HashMap::from([
+                (
+                    "label".to_owned(),
+                    vec![format!("{}={project}", labels::PROJECT)],
+                ),
+                ("type".to_owned(), vec!["container".to_owned()]),
+            ]);
+            let mut events = self.docker.events(Some(EventsOptions {
+                filters: Some(filters),
+                ..Default::default()
+            }));
+            let ended = loop {
+                match events.next().await {
+                    Some(Ok(_)) => {}
+                    Some(Err(e)) => break self.error(op, e),
+                    None => {
+                        break EngineError::Lost {
+                            address: self.endpoint.host.clone(),
+                            op: op.to_owned(),
+                            cause: "the engine closed the connection".to_owned(),
+                        };
+                    }
+                }
+            };
+            if let Err(e) = self.docker.ping().await {
+                return match self.error(op, e) {
+                    lost @ EngineError::Lost { .. } => lost,
+                    _ => ended,
+                };
+            }
+            // Still there: a hiccup in the stream, not a lost engine. Not in a tight loop.
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        }
+    }
+
     /// The default meaning of a failure: transport trouble means the engine went away while
     /// the command ran; everything else is reported with the engine's own words.
     pub(crate) fn error(&self, op: impl Into<String>, err: bollard::errors::Error) -> EngineError {
