@@ -399,7 +399,7 @@ fn an_edit_runs_the_exec_action_in_the_running_container() {
     let started = w.wait_for("action_started", |e| kind(e) == "action_started");
     assert_eq!(
         started["action"],
-        "exec app: sh -c hostname >> /work/runs; echo built"
+        "exec app: sh -c 'hostname >> /work/runs; echo built'"
     );
     let done = w.finished(1);
     eprintln!("edit → exec finished: {:?}", t.elapsed());
@@ -691,7 +691,7 @@ fn json_events_are_one_object_per_line_with_the_documented_fields() {
     assert_eq!(started.len(), 2);
     assert_eq!(keys(&started[0]), ["action", "event", "rule"]);
     assert_eq!(started[0]["rule"], 1);
-    assert_eq!(started[0]["action"], "exec app: sh -c echo fine");
+    assert_eq!(started[0]["action"], "exec app: sh -c 'echo fine'");
     assert_eq!(started[1]["rule"], 2);
 
     let finished = w.of_kind("action_finished");
@@ -953,7 +953,7 @@ fn without_json_each_change_and_result_is_a_line_on_stderr() {
     let err = w.wait_stderr(": done in ");
     assert!(err.contains("\nsrc/a.js changed → rule 1\n"), "{err}");
     assert!(
-        err.contains("\n  rule 1: exec app: sh -c echo compiled\n"),
+        err.contains("\n  rule 1: exec app: sh -c 'echo compiled'\n"),
         "{err}"
     );
     // The action's own output goes to stdout, prefixed with its service like `logs`.
@@ -962,7 +962,7 @@ fn without_json_each_change_and_result_is_a_line_on_stderr() {
     p.write("lib/b.rb", "1\n");
     let err = w.wait_stderr("    | bad line");
     assert!(
-        err.contains("  rule 2: exec app: sh -c echo 'bad line'; exit 4: failed (exit 4) in "),
+        err.contains("  rule 2: exec app: sh -c \"echo 'bad line'; exit 4\": failed (exit 4) in "),
         "{err}"
     );
     assert_eq!(w.raw_line(), "app | bad line");
@@ -1013,7 +1013,7 @@ fn a_rule_reaching_outside_the_project_is_a_config_error() {
     assert_eq!(String::from_utf8_lossy(&out.stdout), "");
     assert!(
         stderr.starts_with(
-            "error: watch rule 1 names `../elsewhere/**`, which is outside the project directory"
+            "error: `paths` of watch rule 1: `../elsewhere/**` is outside the project directory\n --> dev.yml:"
         ),
         "{stderr}"
     );

@@ -17,6 +17,7 @@ use super::session::{Session, check_names};
 use crate::apply::{self, BuildMode, Options, interrupted};
 use crate::cli::{GlobalArgs, WatchArgs};
 use crate::config::model::{Project, WatchAction, WatchRule};
+use crate::config::syntax::shell_join;
 use crate::engine::{
     ContainerState, Engine, EngineError, ExecRequest, Stdio, StreamKind, pack_paths,
 };
@@ -71,8 +72,10 @@ fn action_services(a: &WatchAction) -> Vec<String> {
 /// A short description for the one-line report: `exec node: yarn run build`.
 pub fn describe(a: &WatchAction) -> String {
     match a {
-        WatchAction::Exec { service, command } => format!("exec {service}: {}", command.join(" ")),
-        WatchAction::Run { service, command } => format!("run {service}: {}", command.join(" ")),
+        WatchAction::Exec { service, command } => {
+            format!("exec {service}: {}", shell_join(command))
+        }
+        WatchAction::Run { service, command } => format!("run {service}: {}", shell_join(command)),
         WatchAction::Restart { services } => format!("restart {}", services.join(", ")),
         WatchAction::Rebuild { service } => format!("rebuild {service}"),
         WatchAction::Sync {

@@ -1500,6 +1500,14 @@ impl<'a> Decoder<'a> {
             let Some(glob) = self.string(item, what) else {
                 continue;
             };
+            if self.outside_project(&glob) {
+                self.error_hint(
+                    item,
+                    format!("{what}: `{glob}` is outside the project directory"),
+                    "write globs relative to the directory of the first config file, without `..`",
+                );
+                continue;
+            }
             match globset::Glob::new(&glob) {
                 Ok(_) => out.push(glob),
                 Err(e) => self.error(
@@ -1509,6 +1517,22 @@ impl<'a> Decoder<'a> {
             }
         }
         out
+    }
+
+    /// Whether a watch glob reaches out of the project: `..` anywhere, or an absolute path
+    /// elsewhere. The watcher refuses those too, but only when it starts and with no line.
+    fn outside_project(&self, glob: &str) -> bool {
+        let glob = glob.trim();
+        if glob.split('/').any(|part| part == "..") {
+            return true;
+        }
+        if !glob.starts_with('/') {
+            return false;
+        }
+        let dir = self.ctx.project_dir;
+        let canonical = std::fs::canonicalize(dir).ok();
+        !(Path::new(glob).starts_with(dir)
+            || canonical.is_some_and(|c| Path::new(glob).starts_with(c)))
     }
 
     fn watch_action(&mut self, node: &Node, rule: &str, paths: &[String]) -> Option<WatchAction> {
@@ -1640,6 +1664,7 @@ impl<'a> Decoder<'a> {
                 let w = format!("`develop.watch` entry {} of service `{service}`", i + 1);
                 let (mut path, mut action, mut target, mut ignore, mut command) =
                     (None, None, None, Vec::new(), None);
+                let mut path_node = None;
                 for (key, _, f) in self.fields(
                     item,
                     &w,
@@ -1655,7 +1680,10 @@ impl<'a> Decoder<'a> {
                     &[],
                 ) {
                     match key {
-                        "path" => path = self.string(f, &format!("`path` of {w}")),
+                        "path" => {
+                            path = self.string(f, &format!("`path` of {w}"));
+                            path_node = Some(f);
+                        }
                         "action" => action = Some((self.string(f, &format!("`action` of {w}")), f)),
                         "target" => target = self.string(f, &format!("`target` of {w}")),
                         "ignore" => ignore = self.string_list(f, &format!("`ignore` of {w}")),
@@ -1693,10 +1721,15 @@ impl<'a> Decoder<'a> {
                     continue;
                 };
                 let dir = normalize(&self.ctx.project_dir.join(&path));
-                let rel = dir
-                    .strip_prefix(self.ctx.project_dir)
-                    .map(|p| p.display().to_string())
-                    .unwrap_or(path.clone());
+                let Ok(rel) = dir.strip_prefix(self.ctx.project_dir) else {
+                    self.error_hint(
+                        path_node.unwrap_or(item),
+                        format!("`path` of {w} is outside the project directory"),
+                        "a watched path must be inside the directory of the first config file",
+                    );
+                    continue;
+                };
+                let rel = rel.display().to_string();
                 let rel = if rel.is_empty() { ".".to_owned() } else { rel };
                 let paths = vec![rel.clone(), format!("{rel}/**")];
                 let sync = |target: &Option<String>| {

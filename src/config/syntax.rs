@@ -138,6 +138,29 @@ pub fn shell_split(text: &str) -> Result<Vec<String>, String> {
     Ok(words)
 }
 
+/// Joins words into one command line that [`shell_split`] (and a POSIX shell) reads back as
+/// the same words, for showing a command: `sh -c 'echo hi'`, not `sh -c echo hi`.
+pub fn shell_join(words: &[String]) -> String {
+    words
+        .iter()
+        .map(|w| shell_quote(w))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn shell_quote(word: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "_@%+=:,./-".contains(c);
+    if !word.is_empty() && word.chars().all(plain) {
+        word.to_owned()
+    } else if !word.contains('\'') {
+        format!("'{word}'")
+    } else if !word.contains(['"', '\\', '$', '`', '!']) {
+        format!("\"{word}\"")
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
 fn parse_port_number(text: &str, what: &str) -> Result<u16, String> {
     match text.parse::<u32>() {
         Ok(n) if (1..=65535).contains(&n) => Ok(n as u16),
@@ -295,6 +318,26 @@ pub fn parse_volume(text: &str) -> Result<Mount, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shell_join_quotes_only_what_needs_it_and_splits_back() {
+        let words = |w: &[&str]| w.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        let cases: &[(&[&str], &str)] = &[
+            (&["node", "bin/build-assets"], "node bin/build-assets"),
+            (&["sh", "-c", "echo fine"], "sh -c 'echo fine'"),
+            (
+                &["sh", "-c", "echo 'bad line'; exit 4"],
+                "sh -c \"echo 'bad line'; exit 4\"",
+            ),
+            (&["echo", "it's $HOME"], r"echo 'it'\''s $HOME'"),
+            (&["printf", ""], "printf ''"),
+        ];
+        for (input, shown) in cases {
+            let joined = shell_join(&words(input));
+            assert_eq!(joined, *shown);
+            assert_eq!(shell_split(&joined).unwrap(), words(input), "{joined}");
+        }
+    }
 
     #[test]
     fn durations() {

@@ -59,6 +59,16 @@ fn error_rules() {
             "error: unknown key `service` in the top level\n --> dev.yml:3:1\n  |\n3 | service: {}\n  | ^^^^^^^\n  = hint: did you mean `services`?\n",
         ),
         (
+            "watch glob outside the project",
+            "services:\n  web: {image: a}\nwatch:\n  - paths: [src/**, ../shared/**]\n    actions: [{restart: [web]}]\n",
+            "error: `paths` of watch rule 1: `../shared/**` is outside the project directory\n --> dev.yml:4:21\n  |\n4 |   - paths: [src/**, ../shared/**]\n  |                     ^^^^^^^^^^^^\n  = hint: write globs relative to the directory of the first config file, without `..`\n",
+        ),
+        (
+            "develop.watch path outside the project",
+            "services:\n  web:\n    image: a\n    develop:\n      watch:\n        - {path: ../lib, action: restart}\n",
+            "error: `path` of `develop.watch` entry 1 of service `web` is outside the project directory\n --> dev.yml:6:18\n  |\n6 |         - {path: ../lib, action: restart}\n  |                  ^^^^^^\n  = hint: a watched path must be inside the directory of the first config file\n",
+        ),
+        (
             "unknown service in depends_on",
             "services:\n  web:\n    image: a\n    depends_on: [dbb]\n  db:\n    image: b\n",
             "error: `depends_on` of service `web` names unknown service `dbb`\n --> dev.yml:4:18\n  |\n4 |     depends_on: [dbb]\n  |                  ^^^\n  = hint: did you mean `db`?\n",

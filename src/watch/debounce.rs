@@ -23,12 +23,26 @@ struct Slot {
     /// A rescan asked for a run covering everything.
     everything: bool,
     last_change: Option<Instant>,
+    /// The first change of the batch gathering now.
+    first_change: Option<Instant>,
     running: bool,
 }
+
+/// However busy the writing, a batch falls due this long after its first change at the
+/// latest (or [`MAX_WAIT_FACTOR`] quiet periods, if longer): a file rewritten every few
+/// milliseconds, a log or a build output, would otherwise keep a rule from ever running.
+pub const MAX_WAIT: Duration = Duration::from_secs(2);
+pub const MAX_WAIT_FACTOR: u32 = 40;
 
 impl Slot {
     fn pending(&self) -> bool {
         self.everything || !self.paths.is_empty()
+    }
+
+    fn due(&self) -> Option<Instant> {
+        let quiet_end = self.last_change? + self.quiet;
+        let cap = self.first_change? + MAX_WAIT.max(self.quiet * MAX_WAIT_FACTOR);
+        Some(quiet_end.min(cap))
     }
 }
 
@@ -48,6 +62,7 @@ impl Debouncer {
                     paths: BTreeSet::new(),
                     everything: false,
                     last_change: None,
+                    first_change: None,
                     running: false,
                 })
                 .collect(),
@@ -59,6 +74,7 @@ impl Debouncer {
         if let Some(slot) = self.slots.get_mut(rule) {
             slot.paths.insert(path);
             slot.last_change = Some(now);
+            slot.first_change.get_or_insert(now);
         }
     }
 
@@ -67,6 +83,7 @@ impl Debouncer {
         for slot in &mut self.slots {
             slot.everything = true;
             slot.last_change = Some(now);
+            slot.first_change.get_or_insert(now);
         }
     }
 
@@ -75,7 +92,7 @@ impl Debouncer {
         self.slots
             .iter()
             .filter(|s| s.pending() && !s.running)
-            .filter_map(|s| s.last_change.map(|t| t + s.quiet))
+            .filter_map(Slot::due)
             .min()
     }
 
@@ -84,9 +101,7 @@ impl Debouncer {
     pub fn take_due(&mut self, now: Instant) -> Vec<Batch> {
         let mut due = Vec::new();
         for (rule_index, slot) in self.slots.iter_mut().enumerate() {
-            let ready = slot.pending()
-                && !slot.running
-                && slot.last_change.is_some_and(|t| t + slot.quiet <= now);
+            let ready = slot.pending() && !slot.running && slot.due().is_some_and(|t| t <= now);
             if !ready {
                 continue;
             }
@@ -98,6 +113,7 @@ impl Debouncer {
             };
             slot.running = true;
             slot.last_change = None;
+            slot.first_change = None;
             due.push(Batch { rule_index, paths });
         }
         due
@@ -123,6 +139,30 @@ mod tests {
 
     fn p(s: &str) -> PathBuf {
         PathBuf::from(s)
+    }
+
+    #[test]
+    fn writes_that_never_pause_still_fall_due_after_the_maximum_wait() {
+        let t0 = Instant::now();
+        let mut d = Debouncer::new([50 * MS]);
+        // A log line every 10 ms for 5 s: never 50 ms of quiet.
+        let mut batches = Vec::new();
+        for i in 0..500u32 {
+            let now = t0 + 10 * MS * i;
+            d.add(0, p("log/out.log"), now);
+            for b in d.take_due(now) {
+                batches.push(now - t0);
+                d.finished(b.rule_index);
+            }
+        }
+        assert_eq!(batches, vec![MAX_WAIT, 2 * MAX_WAIT + 10 * MS]);
+        // A long quiet period is capped by its multiple, not by MAX_WAIT.
+        let mut slow = Debouncer::new([100 * MS]);
+        slow.add(0, p("a"), t0);
+        for i in 1..100u32 {
+            slow.add(0, p("a"), t0 + 50 * MS * i);
+        }
+        assert_eq!(slow.next_due(), Some(t0 + 100 * MS * MAX_WAIT_FACTOR));
     }
 
     #[test]
