@@ -207,6 +207,7 @@ fn rule(paths: &[&str]) -> WatchRule {
         ignore: vec![],
         debounce: DEFAULT_DEBOUNCE,
         actions: vec![],
+        initial_sync: false,
     }
 }
 

@@ -53,6 +53,7 @@ fn rule(paths: &[&str], debounce: Duration) -> WatchRule {
         ignore: vec![],
         debounce,
         actions: vec![],
+        initial_sync: false,
     }
 }
 

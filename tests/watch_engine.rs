@@ -638,6 +638,34 @@ fn a_sync_action_copies_new_files_and_deletes_removed_ones() {
 }
 
 #[test]
+fn initial_sync_copies_the_tree_once_when_watching_starts_and_restarts_nothing() {
+    let services = format!(
+        "  app:\n    image: {TEST_IMAGE}\n    command: {IDLE}\n    develop:\n      watch:\n        - {{path: ./web, target: /srv/web, action: sync+restart, initial_sync: true}}\n"
+    );
+    let p = Project::new(&services, "  []");
+    p.write("web/index.html", "hello\n");
+    p.write("web/css/site.css", "body {}\n");
+    p.up();
+    let id = p.container("app");
+    let started_at = || docker_ok(&["inspect", "-f", "{{.State.StartedAt}}", &id]);
+    let before = started_at();
+    let mut w = p.watch();
+
+    let done = w.finished(1);
+    assert_eq!(done["status"], "ok", "{done}");
+    assert_eq!(done["action"], "sync to app:/srv/web");
+    for (file, text) in [("index.html", "hello\n"), ("css/site.css", "body {}\n")] {
+        let cat = docker(&["exec", &id, "cat", &format!("/srv/web/{file}")]);
+        assert_eq!(String::from_utf8_lossy(&cat.stdout), text, "{cat:?}");
+    }
+    w.settle();
+    // Only the sync ran: the rule's restart waits for a real change.
+    assert_eq!(w.count("action_started"), 1);
+    assert_eq!(w.count("change"), 0);
+    assert_eq!(started_at(), before);
+}
+
+#[test]
 fn json_events_are_one_object_per_line_with_the_documented_fields() {
     let p = Project::new(
         &app_with_work_mount(),

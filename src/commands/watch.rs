@@ -121,11 +121,33 @@ pub async fn watch_project(
         let ctx = ctx.clone();
         move |rule: usize, paths: Vec<PathBuf>| {
             let ctx = ctx.clone();
-            async move { run_rule(&ctx, rule, &paths).await }
+            async move { run_rule(&ctx, rule, &paths, false).await }
         }
     };
     let report = ctx.report.clone();
-    let events = move |e: watch::WatchEvent| report.event(&e);
+    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+    let mut ready_tx = Some(ready_tx);
+    let events = move |e: watch::WatchEvent| {
+        if matches!(e, watch::WatchEvent::Ready { .. })
+            && let Some(tx) = ready_tx.take()
+        {
+            let _ = tx.send(());
+        }
+        report.event(&e);
+    };
+    // Once every watch is in place (so nothing saved meanwhile is missed), the rules with
+    // `initial_sync` copy their whole tree.
+    let initial_syncs = async {
+        if ready_rx.await.is_ok() {
+            for (rule, r) in ctx.rules.iter().enumerate() {
+                if r.initial_sync {
+                    // A failure is reported like any action's, and watching goes on.
+                    let _ = run_rule(&ctx, rule, &[], true).await;
+                }
+            }
+        }
+        std::future::pending::<()>().await
+    };
     let stop = async {
         tokio::select! {
             _ = stop => {}
@@ -138,6 +160,8 @@ pub async fn watch_project(
             result.map_err(watch_error)
         }
         lost = engine.until_lost(&project.name) => Err(engine_lost(&lost)),
+        // Never taken: the initial syncs end in `pending`, they never end the watch.
+        () = initial_syncs => Ok(()),
     }
 }
 
@@ -185,8 +209,19 @@ impl Outcome {
     }
 }
 
-async fn run_rule(ctx: &Ctx<'_>, rule: usize, paths: &[PathBuf]) -> Result<(), ExecError> {
-    for action in &ctx.rules[rule].actions {
+/// Runs a rule's actions in order for `paths` (none: everything). `only_sync` runs just its
+/// `sync` actions, for `initial_sync`.
+async fn run_rule(
+    ctx: &Ctx<'_>,
+    rule: usize,
+    paths: &[PathBuf],
+    only_sync: bool,
+) -> Result<(), ExecError> {
+    let actions = ctx.rules[rule]
+        .actions
+        .iter()
+        .filter(|a| !only_sync || matches!(a, WatchAction::Sync { .. }));
+    for action in actions {
         let desc = describe(action);
         ctx.report.action_started(rule, &desc);
         let started = Instant::now();

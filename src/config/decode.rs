@@ -1434,6 +1434,7 @@ impl<'a> Decoder<'a> {
                 ignore: Vec::new(),
                 debounce: DEFAULT_DEBOUNCE,
                 actions: Vec::new(),
+                initial_sync: false,
             };
             let mut ok = true;
             for (key, _, v) in self.fields(
@@ -1665,6 +1666,7 @@ impl<'a> Decoder<'a> {
                 let (mut path, mut action, mut target, mut ignore, mut command) =
                     (None, None, None, Vec::new(), None);
                 let mut path_node = None;
+                let mut initial_sync = false;
                 for (key, _, f) in self.fields(
                     item,
                     &w,
@@ -1686,6 +1688,11 @@ impl<'a> Decoder<'a> {
                         }
                         "action" => action = Some((self.string(f, &format!("`action` of {w}")), f)),
                         "target" => target = self.string(f, &format!("`target` of {w}")),
+                        "initial_sync" => {
+                            initial_sync = self
+                                .boolean(f, &format!("`initial_sync` of {w}"))
+                                .unwrap_or(false)
+                        }
                         "ignore" => ignore = self.string_list(f, &format!("`ignore` of {w}")),
                         "exec" => {
                             for (k, _, c) in self.fields(
@@ -1786,6 +1793,7 @@ impl<'a> Decoder<'a> {
                     ignore,
                     debounce: DEFAULT_DEBOUNCE,
                     actions,
+                    initial_sync,
                 });
             }
         }

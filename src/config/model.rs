@@ -248,6 +248,10 @@ pub struct WatchRule {
     #[serde(serialize_with = "serialize_duration")]
     pub debounce: Duration,
     pub actions: Vec<WatchAction>,
+    /// compose's `initial_sync`: the rule's `sync` actions copy everything once when watching
+    /// starts, so the container begins from the files as they are.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub initial_sync: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

@@ -524,6 +524,7 @@ mod tests {
             ignore: ignore.iter().map(|s| s.to_string()).collect(),
             debounce: DEFAULT_DEBOUNCE,
             actions: vec![],
+            initial_sync: false,
         }
     }
 
