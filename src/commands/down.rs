@@ -15,7 +15,19 @@ pub async fn run(global: &GlobalArgs, args: &DownArgs) -> Result<(), Error> {
     let project = session.project();
     let engine = &session.engine;
     let timeout = args.timeout.map(Duration::from_secs);
-    let containers = session.containers(true, true).await?;
+    // What there is to remove, read up front: the status column fits every name in it.
+    let (containers, networks, volumes) = tokio::join!(
+        session.containers(true, true),
+        engine.list_networks(&project.name),
+        async {
+            if args.volumes {
+                engine.list_volumes(&project.name).await.map(Some)
+            } else {
+                Ok(None)
+            }
+        }
+    );
+    let (containers, networks, volumes) = (containers?, networks?, volumes?);
     let (orphans, ours): (Vec<_>, Vec<_>) = containers
         .into_iter()
         .partition(|c| !c.oneoff && !project.services.contains_key(&c.service));
@@ -31,7 +43,13 @@ pub async fn run(global: &GlobalArgs, args: &DownArgs) -> Result<(), Error> {
     } else {
         ours
     };
-    let status = Status::new(targets.iter().map(|c| &c.name));
+    let status = Status::new(
+        targets
+            .iter()
+            .map(|c| &c.name)
+            .chain(networks.iter().map(|n| &n.name))
+            .chain(volumes.iter().flatten().map(|v| &v.name)),
+    );
     let status = &status;
     let removals = targets.iter().map(|c| async move {
         engine.stop(&c.id, timeout).await?;
@@ -49,7 +67,6 @@ pub async fn run(global: &GlobalArgs, args: &DownArgs) -> Result<(), Error> {
     if let Some(e) = first_error {
         return Err(e);
     }
-    let networks = engine.list_networks(&project.name).await?;
     let removals = networks
         .iter()
         .map(|n| engine.remove_network(&project.name, &n.name));
@@ -59,8 +76,7 @@ pub async fn run(global: &GlobalArgs, args: &DownArgs) -> Result<(), Error> {
             Err(e) => crate::ui::warn(&format!("warning: {e}")),
         }
     }
-    if args.volumes {
-        let volumes = engine.list_volumes(&project.name).await?;
+    if let Some(volumes) = volumes {
         let removals = volumes
             .iter()
             .map(|v| engine.remove_volume(&project.name, &v.name));
