@@ -672,6 +672,69 @@ services:
 }
 
 #[test]
+fn up_watch_runs_rules_with_logs_attached_and_ctrl_c_stops_the_stack() {
+    let stack = Stack::new(
+        "
+services:
+  web:
+    image: IMAGE
+    command: [sh, -c, 'trap \"echo web says goodbye; exit 0\" TERM; echo web listening; while true; do sleep 0.1; done']
+    stop_grace_period: 2s
+watch:
+  - paths: [src/**]
+    actions:
+      - exec: {service: web, command: [sh, -c, 'echo rebuilt']}
+",
+    );
+    std::fs::create_dir(stack.path("src")).expect("mkdir src");
+    stack.write("src/app.js", "1\n");
+    let up = stack.spawn(&["up", "--watch"]);
+    up.wait_for("web | web listening", Duration::from_secs(30));
+    up.wait_for("Ctrl-C stops", Duration::from_secs(10));
+    stack.write("src/app.js", "2\n");
+    up.wait_for("web | rebuilt", Duration::from_secs(20));
+    up.wait_for("done in", Duration::from_secs(10));
+    let id = stack.id("web");
+    up.interrupt();
+    let out = up.finish(Duration::from_secs(20));
+    assert_eq!(out.code, Some(130), "{}", out.show());
+    // The stack is stopped, gracefully, before devenv ends: the watch does not cut it short.
+    assert!(out.stderr.contains("Stopping"), "{}", out.show());
+    assert!(
+        out.stdout.contains("web | web says goodbye\n"),
+        "{}",
+        out.show()
+    );
+    assert_eq!(state(&id), "exited");
+    assert_eq!(inspect(&id, "{{.State.ExitCode}}"), "0");
+}
+
+#[test]
+fn watch_ends_with_130_on_ctrl_c() {
+    let stack = Stack::new(
+        "
+services:
+  web:
+    image: IMAGE
+    command: sleep 300
+    stop_signal: SIGKILL
+watch:
+  - paths: [src/**]
+    actions:
+      - restart: [web]
+",
+    );
+    stack.ok(&["up", "-d"]);
+    let watch = stack.spawn(&["watch"]);
+    watch.wait_for("Ctrl-C stops", Duration::from_secs(20));
+    watch.interrupt();
+    let out = watch.finish(Duration::from_secs(10));
+    assert_eq!(out.code, Some(130), "{}", out.show());
+    // Watching leaves the stack as it was.
+    assert_eq!(state(&stack.id("web")), "running");
+}
+
+#[test]
 fn attached_up_says_when_a_service_exits_and_follows_the_others() {
     let stack = Stack::new(
         "

@@ -77,8 +77,9 @@ pub async fn run(global: &GlobalArgs, args: &UpArgs) -> Result<(), Error> {
     if !args.watch {
         return logs.await;
     }
-    // Logs and the watch run side by side; Ctrl-C ends the attached logs (stopping the
-    // stack), and with them the watch.
+    // Logs and the watch run side by side. Ctrl-C is the logs' to handle: they stop the
+    // stack and end, and the watch goes with them. Were the watch to listen too, it would
+    // end first and cut the stopping short.
     let watch = super::watch::watch_project(
         &session.engine,
         project,

@@ -39,9 +39,11 @@ pub async fn run(global: &GlobalArgs, args: &WatchArgs) -> Result<(), Error> {
         session.project(),
         &args.services,
         args.json,
-        futures_util::future::pending(),
+        interrupted(),
     )
-    .await
+    .await?;
+    // Only Ctrl-C ends a watch without an error; it reads as every interrupted command does.
+    Err(Error::Exit(exit::INTERRUPTED))
 }
 
 /// The rules that concern `services` (all rules when none are named).
@@ -93,7 +95,8 @@ struct Ctx<'a> {
     status: Status,
 }
 
-/// Watches until `stop` resolves or Ctrl-C; a lost engine ends it with an error.
+/// Watches until `stop` resolves; a lost engine ends it with an error. Ctrl-C is the
+/// caller's to handle: `up --watch` must stop the stack first.
 pub async fn watch_project(
     engine: &Engine,
     project: &Project,
@@ -147,12 +150,6 @@ pub async fn watch_project(
             }
         }
         std::future::pending::<()>().await
-    };
-    let stop = async {
-        tokio::select! {
-            _ = stop => {}
-            _ = interrupted() => {}
-        }
     };
     // An idle watch notices a lost engine at once, not at the next change.
     tokio::select! {
