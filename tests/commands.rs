@@ -632,6 +632,18 @@ services:
 
 // ---- up: attached, --wait, interrupts ----------------------------------------------------
 
+/// An attached `up` that Ctrl-C ended: exit 130 after stopping the stack, with what `web`
+/// printed on its way down still shown.
+fn assert_stopped_gracefully(out: &Out) {
+    assert_eq!(out.code, Some(130), "{}", out.show());
+    assert!(out.stderr.contains("Stopping"), "{}", out.show());
+    assert!(
+        out.stdout.contains("web | web says goodbye\n"),
+        "{}",
+        out.show()
+    );
+}
+
 #[test]
 fn attached_up_prints_prefixed_logs_and_ctrl_c_stops_everything() {
     let stack = Stack::new(
@@ -654,14 +666,7 @@ services:
     up.interrupt();
     let out = up.finish(Duration::from_secs(20));
     eprintln!("attached up, Ctrl-C to exit: {:?}", out.elapsed);
-    assert_eq!(out.code, Some(130), "{}", out.show());
-    assert!(out.stderr.contains("Stopping"), "{}", out.show());
-    // What a service prints while it shuts down is still shown.
-    assert!(
-        out.stdout.contains("web | web says goodbye\n"),
-        "{}",
-        out.show()
-    );
+    assert_stopped_gracefully(&out);
     assert_eq!(ids.len(), 2);
     for (service, id) in &ids {
         assert_eq!(state(id), "exited", "{service}");
@@ -697,14 +702,8 @@ watch:
     let id = stack.id("web");
     up.interrupt();
     let out = up.finish(Duration::from_secs(20));
-    assert_eq!(out.code, Some(130), "{}", out.show());
-    // The stack is stopped, gracefully, before devenv ends: the watch does not cut it short.
-    assert!(out.stderr.contains("Stopping"), "{}", out.show());
-    assert!(
-        out.stdout.contains("web | web says goodbye\n"),
-        "{}",
-        out.show()
-    );
+    // The watch does not cut the stopping short.
+    assert_stopped_gracefully(&out);
     assert_eq!(state(&id), "exited");
     assert_eq!(inspect(&id, "{{.State.ExitCode}}"), "0");
 }
