@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::Duration;
 
+use futures_util::TryFutureExt;
 use futures_util::future::try_join_all;
 
 use crate::commands::session::owner;
@@ -242,8 +243,25 @@ pub async fn ensure_objects(
             ensure_networks.push(engine.ensure_network(&net.name, &labels));
         }
     }
+    futures_util::future::try_join(
+        try_join_all(ensure_networks).map_err(Error::from),
+        ensure_volumes(engine, project, &volumes),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Creates the project's named volumes among `keys` (config keys, as under top-level
+/// `volumes:`), labelled as the project's; external ones must exist. Keys the config does not
+/// declare are not the project's and are left to the engine.
+pub async fn ensure_volumes(
+    engine: &Engine,
+    project: &Project,
+    keys: &BTreeSet<String>,
+) -> Result<(), Error> {
+    let labels = project_labels(&project.name, env!("CARGO_PKG_VERSION"));
     let mut ensure_volumes = Vec::new();
-    for key in &volumes {
+    for key in keys {
         let Some(vol) = project.volumes.get(key) else {
             continue;
         };
@@ -264,7 +282,6 @@ pub async fn ensure_objects(
             });
         }
     }
-    try_join_all(ensure_networks).await?;
     try_join_all(ensure_volumes).await?;
     Ok(())
 }

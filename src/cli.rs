@@ -56,11 +56,13 @@ pub enum Command {
     Down(DownArgs),
     /// Run a one-off command in a new container of a service
     #[command(
+        override_usage = "devenv run [OPTIONS] SERVICE [COMMAND]...",
         after_help = "Examples:\n  devenv run puma bundle install\n  devenv run --no-deps -e RAILS_ENV=test puma bundle exec rspec\n  echo 'puts 1' | devenv run puma ruby"
     )]
     Run(RunArgs),
     /// Run a command in a service's running container
     #[command(
+        override_usage = "devenv exec [OPTIONS] SERVICE COMMAND...",
         after_help = "Examples:\n  devenv exec puma bin/rails console\n  devenv exec -u root mysql sh"
     )]
     Exec(ExecArgs),
@@ -233,10 +235,37 @@ pub struct RunArgs {
     /// Override the image's entrypoint
     #[arg(long, value_name = "CMD")]
     pub entrypoint: Option<String>,
-    pub service: String,
-    /// The command and its arguments (default: the service's command)
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-    pub command: Vec<String>,
+    /// The service, then the command and its arguments (default: the service's command)
+    #[arg(
+        value_name = "SERVICE [COMMAND]",
+        required = true,
+        num_args = 1..,
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    words: Vec<String>,
+}
+
+impl RunArgs {
+    pub fn service(&self) -> &str {
+        service_of(&self.words)
+    }
+
+    pub fn command(&self) -> &[String] {
+        command_of(&self.words)
+    }
+}
+
+// `run` and `exec` take the service and the command as one positional list: clap stops
+// reading its own flags only once such a list has begun, so with the service as a positional
+// of its own, `devenv run web ls -l` worked but `devenv run web -e X=1` read `-e` as devenv's
+// flag. As with compose, everything after the service belongs to the command.
+fn service_of(words: &[String]) -> &str {
+    words.first().map_or("", String::as_str)
+}
+
+fn command_of(words: &[String]) -> &[String] {
+    words.get(1..).unwrap_or_default()
 }
 
 #[derive(Debug, Args)]
@@ -250,9 +279,25 @@ pub struct ExecArgs {
     /// Working directory inside the container
     #[arg(short = 'w', long = "workdir", value_name = "DIR")]
     pub workdir: Option<String>,
-    pub service: String,
-    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
-    pub command: Vec<String>,
+    /// The service, then the command and its arguments
+    #[arg(
+        value_name = "SERVICE COMMAND",
+        required = true,
+        num_args = 1..,
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    words: Vec<String>,
+}
+
+impl ExecArgs {
+    pub fn service(&self) -> &str {
+        service_of(&self.words)
+    }
+
+    pub fn command(&self) -> &[String] {
+        command_of(&self.words)
+    }
 }
 
 #[derive(Debug, Args)]

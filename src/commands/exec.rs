@@ -6,16 +6,23 @@ use crate::engine::{ContainerState, ExecRequest, Stdio};
 use crate::error::{Error, exit};
 
 pub async fn run(global: &GlobalArgs, args: &ExecArgs) -> Result<(), Error> {
+    if args.command().is_empty() {
+        return Err(Error::Config(format!(
+            "error: `devenv exec {}` needs a command to run\n  = hint: devenv exec {} sh",
+            args.service(),
+            args.service()
+        )));
+    }
     let session = Session::open(global).await?;
-    check_names(session.project(), std::slice::from_ref(&args.service))?;
+    check_names(session.project(), &[args.service().to_owned()])?;
     let containers = session.containers(false, false).await?;
     let Some(container) = containers
         .iter()
-        .find(|c| c.service == args.service && c.state == ContainerState::Running)
+        .find(|c| c.service == args.service() && c.state == ContainerState::Running)
     else {
         return Err(Error::with_hint(
-            format!("service `{}` is not running", args.service),
-            format!("start it with `devenv up -d {}`", args.service),
+            format!("service `{}` is not running", args.service()),
+            format!("start it with `devenv up -d {}`", args.service()),
         ));
     };
     let env = args
@@ -27,7 +34,7 @@ pub async fn run(global: &GlobalArgs, args: &ExecArgs) -> Result<(), Error> {
         })
         .collect();
     let request = ExecRequest {
-        cmd: args.command.clone(),
+        cmd: args.command().to_vec(),
         env,
         user: args.user.clone(),
         workdir: args.workdir.clone(),

@@ -31,8 +31,10 @@ pub async fn run(global: &GlobalArgs, args: &RunArgs) -> Result<(), Error> {
     let session = Session::open(global).await?;
     let project = session.project();
     let engine = &session.engine;
-    check_names(project, std::slice::from_ref(&args.service))?;
-    let service = args.service.as_str();
+    let service = args.service();
+    check_names(project, &[service.to_owned()])?;
+    // Every option is checked before anything starts: a usage error changes nothing.
+    let (overrides, declared_volumes) = overrides(project, args)?;
     let status = Status::new(project.services.keys());
     // Listening from the start: once a one-off exists, Ctrl-C must always reach the cleanup
     // below instead of ending devenv and leaving the container behind.
@@ -40,8 +42,7 @@ pub async fn run(global: &GlobalArgs, args: &RunArgs) -> Result<(), Error> {
     tokio::pin!(stop);
 
     if !args.no_deps {
-        let mut deps =
-            order::with_dependencies(project, std::slice::from_ref(&args.service), false);
+        let mut deps = order::with_dependencies(project, &[service.to_owned()], false);
         deps.remove(service);
         if !deps.is_empty() {
             let opts = Options::default();
@@ -53,6 +54,28 @@ pub async fn run(global: &GlobalArgs, args: &RunArgs) -> Result<(), Error> {
             }
         }
     }
+    // A `-v cache:/cache` naming a volume of the config gets the project's volume, made and
+    // labelled as `up` would, so `down --volumes` finds it.
+    apply::ensure_volumes(engine, project, &declared_volumes).await?;
+    let code = one_off(
+        engine,
+        project,
+        service,
+        &overrides,
+        Stdio::Inherit,
+        &mut stop,
+        &status,
+    )
+    .await?;
+    match code {
+        0 => Ok(()),
+        code => Err(Error::Exit(i32::try_from(code).unwrap_or(exit::FAILURE))),
+    }
+}
+
+/// The one-off's changes from the command line, and the config's named volumes its `-v`
+/// flags mount. Malformed flags are usage errors (exit 2).
+fn overrides(project: &Project, args: &RunArgs) -> Result<(OneOff, BTreeSet<String>), Error> {
     let entrypoint = match &args.entrypoint {
         Some(text) => Some(
             syntax::shell_split(text)
@@ -75,6 +98,7 @@ pub async fn run(global: &GlobalArgs, args: &RunArgs) -> Result<(), Error> {
     }
     let cwd = super::cwd();
     let mut mounts = Vec::new();
+    let mut declared = BTreeSet::new();
     for text in &args.volumes {
         let m = syntax::parse_volume(text)
             .map_err(|e| Error::Config(format!("error: -v `{text}` {e}")))?;
@@ -84,9 +108,13 @@ pub async fn run(global: &GlobalArgs, args: &RunArgs) -> Result<(), Error> {
                     .display()
                     .to_string()
             }),
-            _ => m
-                .source
-                .map(|key| project.volumes.get(&key).map_or(key, |v| v.name.clone())),
+            _ => m.source.map(|key| match project.volumes.get(&key) {
+                Some(v) => {
+                    declared.insert(key);
+                    v.name.clone()
+                }
+                None => key,
+            }),
         };
         mounts.push(MountSpec {
             kind: if m.kind == MountType::Bind {
@@ -101,7 +129,7 @@ pub async fn run(global: &GlobalArgs, args: &RunArgs) -> Result<(), Error> {
         });
     }
     let overrides = OneOff {
-        command: args.command.clone(),
+        command: args.command().to_vec(),
         entrypoint,
         env,
         mounts,
@@ -111,20 +139,7 @@ pub async fn run(global: &GlobalArgs, args: &RunArgs) -> Result<(), Error> {
         keep: args.keep,
         tty: stdio_is_terminal(),
     };
-    let code = one_off(
-        engine,
-        project,
-        service,
-        &overrides,
-        Stdio::Inherit,
-        &mut stop,
-        &status,
-    )
-    .await?;
-    match code {
-        0 => Ok(()),
-        code => Err(Error::Exit(i32::try_from(code).unwrap_or(exit::FAILURE))),
-    }
+    Ok((overrides, declared))
 }
 
 /// What a one-off changes in its service's container spec.

@@ -39,7 +39,8 @@ pub enum EngineError {
     },
 
     #[error(
-        "cannot pull image `{image}`: {cause}; there is no registry here, so build the image locally (for debian:bookworm-slim run scripts/base-image) or give the service a `build:` section"
+        "cannot pull image `{image}`: {cause}; there is no registry here, so build the image locally{} or give the service a `build:` section",
+        super::images::local_base_hint(image)
     )]
     PullFailed { image: String, cause: String },
 
@@ -202,6 +203,27 @@ pub(crate) fn is_port_conflict(message: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failed_pull_of_the_demo_base_names_the_script_that_makes_it() {
+        let pull = |image: &str| {
+            EngineError::PullFailed {
+                image: image.to_owned(),
+                cause: "no such host".to_owned(),
+            }
+            .to_string()
+        };
+        assert!(
+            pull("debian:bookworm-slim").contains(
+                "build the image locally (scripts/base-image makes it with debootstrap) or give"
+            ),
+            "{}",
+            pull("debian:bookworm-slim")
+        );
+        assert!(
+            pull("redis:7").contains("so build the image locally or give the service a `build:`")
+        );
+    }
 
     #[test]
     fn port_conflict_messages_name_the_address() {

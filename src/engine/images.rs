@@ -150,7 +150,7 @@ impl Engine {
                         Failure::Status { message, .. }
                         | Failure::Stream { message }
                         | Failure::Other { message } => {
-                            let (step, output) = tracker.failure(&message);
+                            let (step, output) = tracker.failure(&message, request.pull);
                             failed(step, output)
                         }
                     });
@@ -325,14 +325,13 @@ impl StepTracker {
         Some(BuildProgress::Output(line))
     }
 
-    /// The failing step and its output tail followed by the builder's verdict.
-    fn failure(&self, message: &str) -> (Option<String>, String) {
+    /// The failing step and its output tail followed by the builder's verdict, and a hint
+    /// when a `FROM` failed for want of a registry. `pull` says the build asked for fresh base
+    /// images (`build --pull`).
+    fn failure(&self, message: &str, pull: bool) -> (Option<String>, String) {
         let mut output: Vec<String> = self.tail.iter().cloned().collect();
         output.push(message.trim().to_owned());
-        let is_from = self
-            .step
-            .as_deref()
-            .is_some_and(|s| s.to_ascii_uppercase().contains(" : FROM "));
+        let base = self.step.as_deref().and_then(from_image);
         let registry_trouble = [
             "no such host",
             "pull access denied",
@@ -341,13 +340,35 @@ impl StepTracker {
         ]
         .iter()
         .any(|m| message.contains(m));
-        if is_from && registry_trouble {
-            output.push(
-                "there is no registry here: build the base image locally first (for debian:bookworm-slim run scripts/base-image)"
-                    .to_owned(),
-            );
+        if let Some(base) = base.filter(|_| registry_trouble) {
+            output.push(if pull {
+                format!(
+                    "`--pull` makes the builder fetch `{base}` from its registry, which cannot be reached; without `--pull` the local copy is used"
+                )
+            } else {
+                format!("there is no registry here: make `{base}` locally first{}", local_base_hint(base))
+            });
         }
         (self.step.clone(), output.join("\n"))
+    }
+}
+
+/// The image a `Step 1/5 : FROM image [AS name]` header builds on.
+fn from_image(step: &str) -> Option<&str> {
+    let (_, instruction) = step.split_once(" : ")?;
+    let mut words = instruction.split_whitespace();
+    if !words.next()?.eq_ignore_ascii_case("FROM") {
+        return None;
+    }
+    words.find(|w| !w.starts_with("--"))
+}
+
+/// Where this repo's scripts make a base image locally, for the images they know.
+pub(crate) fn local_base_hint(image: &str) -> &'static str {
+    if image == "debian:bookworm-slim" {
+        " (scripts/base-image makes it with debootstrap)"
+    } else {
+        ""
     }
 }
 
@@ -380,6 +401,37 @@ mod tests {
     }
 
     #[test]
+    fn a_from_that_cannot_reach_a_registry_gets_a_hint_that_fits() {
+        let mut t = StepTracker::default();
+        t.feed("Step 1/2 : FROM --platform=linux/amd64 debian:bookworm-slim AS base\n");
+        let refused = "pull access denied for debian, repository does not exist";
+        let (_, without) = t.failure(refused, false);
+        assert!(
+            without.ends_with(
+                "there is no registry here: make `debian:bookworm-slim` locally first (scripts/base-image makes it with debootstrap)"
+            ),
+            "{without}"
+        );
+        let (_, with_pull) = t.failure(refused, true);
+        assert!(
+            with_pull.ends_with("without `--pull` the local copy is used"),
+            "{with_pull}"
+        );
+        let mut other = StepTracker::default();
+        other.feed("Step 1/1 : FROM alpine:3\n");
+        assert!(
+            other
+                .failure(refused, false)
+                .1
+                .ends_with("make `alpine:3` locally first")
+        );
+        // A RUN step that fails is not a registry problem.
+        let mut run = StepTracker::default();
+        run.feed("Step 2/2 : RUN false\n");
+        assert_eq!(run.failure("not found", false).1, "not found");
+    }
+
+    #[test]
     fn build_lines_lose_their_escape_sequences() {
         assert_eq!(
             without_escapes("\u{1b}[1;31merror\u{1b}[0m: \u{1b}]0;title\u{7}bad\tthing\u{8}"),
@@ -391,7 +443,7 @@ mod tests {
         );
         let mut t = StepTracker::default();
         t.feed("Step 1/1 : RUN x\n\u{1b}[33mwarn\u{1b}[m\n");
-        assert_eq!(t.failure("failed").1, "warn\nfailed");
+        assert_eq!(t.failure("failed", false).1, "warn\nfailed");
     }
 
     #[test]
@@ -406,7 +458,10 @@ mod tests {
         );
         assert_eq!(events.len(), 4);
         t.feed("ding\nerror: missing\n");
-        let (step, output) = t.failure("The command '/bin/sh -c make' returned a non-zero code: 2");
+        let (step, output) = t.failure(
+            "The command '/bin/sh -c make' returned a non-zero code: 2",
+            false,
+        );
         assert_eq!(step.as_deref(), Some("Step 2/2 : RUN make"));
         assert_eq!(
             output,
