@@ -97,10 +97,9 @@ impl Parser<'_> {
                 self.at += 1;
                 self.braced(start)
             }
-            _ => Err(self.error(
-                start,
-                "`$` must be followed by a variable name, `{` or another `$`",
-            )),
+            // As compose reads it: a `$` that starts no reference (`a $ b`, `end$`, `$1`, a
+            // regex's `^/api$`) is kept as it is.
+            _ => Ok("$".to_owned()),
         }
     }
 
@@ -262,10 +261,10 @@ mod tests {
             ("${SET", Err("`${SET` is missing its closing `}`@0")),
             ("${SET:-abc", Err("`${SET` is missing its closing `}`@0")),
             ("${}", Err("expected a variable name after `${`@0")),
-            (
-                "a $ b",
-                Err("`$` must be followed by a variable name, `{` or another `$`@2"),
-            ),
+            ("a $ b", Ok("a $ b")),
+            ("end$", Ok("end$")),
+            ("$1abc", Ok("$1abc")),
+            ("^/api$`)", Ok("^/api$`)")),
             (
                 "${SET:x}",
                 Err("unknown operator after `${SET:`; expected `:-`, `:?` or `:+`@0"),

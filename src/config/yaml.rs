@@ -98,6 +98,9 @@ impl Node {
 /// Limits that keep hostile input (alias bombs, deep nesting) bounded in time and memory.
 fn options() -> serde_saphyr::Options {
     serde_saphyr::options! {
+        // YAML 1.2, as compose reads it: `yes`, `no`, `on`, `off`, `y` and `n` are strings, so
+        // `DEBUG: yes` stays `yes` and a label key `on` stays `on`.
+        strict_booleans: true,
         budget: serde_saphyr::budget! {
             max_events: 2_000_000,
             max_aliases: 10_000,
@@ -225,7 +228,8 @@ impl<'de> Visitor<'de> for ValueVisitor {
         Ok(Value::Int(v))
     }
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
-        Ok(i64::try_from(v).map_or(Value::Float(v as f64), Value::Int))
+        // Past i64, the digits as written (an ID in an environment value), not a rounded float.
+        Ok(i64::try_from(v).map_or_else(|_| Value::Str(v.to_string()), Value::Int))
     }
     fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
         Ok(Value::Float(v))
