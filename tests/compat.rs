@@ -169,7 +169,6 @@ fn the_shell_wins_over_dotenv_and_env_file_is_relative_to_cwd() {
 }
 
 #[test]
-#[ignore = "bug: .env values are not interpolated (`B=${A}-x` stays literal)"]
 fn dotenv_values_interpolate_earlier_keys_and_the_shell() {
     let dir = project(&[
         (
@@ -197,7 +196,6 @@ fn dotenv_values_interpolate_earlier_keys_and_the_shell() {
 }
 
 #[test]
-#[ignore = "bug: a double-quoted .env value spanning lines is a parse error"]
 fn dotenv_multiline_double_quoted_value() {
     let dir = project(&[
         (".env", "K=\"multi\nline\"\nAFTER=1\n"),
@@ -211,7 +209,6 @@ fn dotenv_multiline_double_quoted_value() {
 }
 
 #[test]
-#[ignore = "bug: a bare `KEY` line in .env sets KEY to \"\" instead of leaving it unset"]
 fn dotenv_bare_key_without_shell_value_is_unset() {
     let dir = project(&[(".env", "BARE\n"), ("compose.yml", &echo_env(&["BARE"]))]);
     assert_eq!(environment(&config(&dir), "s"), &json!({"BARE": "UNSET"}));
@@ -221,7 +218,6 @@ fn dotenv_bare_key_without_shell_value_is_unset() {
 }
 
 #[test]
-#[ignore = "bug: double-quoted .env values drop the backslash of unknown escapes (\"\\d+\" -> \"d+\") and miss \\r"]
 fn dotenv_unknown_escapes_keep_their_backslash() {
     let dir = project(&[
         (
@@ -237,7 +233,6 @@ fn dotenv_unknown_escapes_keep_their_backslash() {
 }
 
 #[test]
-#[ignore = "bug: a comment with a quote after a quoted .env value becomes part of the value"]
 fn dotenv_comment_after_quoted_value_may_hold_quotes() {
     let dir = project(&[
         (".env", "A=\"x\" # the \"x\"\nB='y' # it's y\n"),
@@ -298,7 +293,6 @@ fn environment_without_value_passes_through_from_shell_and_dotenv() {
 }
 
 #[test]
-#[ignore = "bug: env_file values are not interpolated (`X=${FROM_DOTENV}` stays literal)"]
 fn env_file_values_interpolate_from_dotenv_and_shell() {
     let dir = project(&[
         (".env", "FROM_DOTENV=dot\n"),

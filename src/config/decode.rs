@@ -750,7 +750,7 @@ impl<'a> Decoder<'a> {
                 return Vec::new();
             }
         };
-        match super::dotenv::parse(&text) {
+        match super::dotenv::parse(&text, self.ctx.lookup) {
             Ok(pairs) => pairs
                 .into_iter()
                 .map(|(k, v)| {

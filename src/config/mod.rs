@@ -152,8 +152,9 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, LoadError> {
     if let Some(path) = env_path {
         let text = read_text(&path).map_err(|d| LoadError::one(d, Sources::default()))?;
         let file = sources.add(path.clone(), text.clone());
-        match dotenv::parse(&text) {
-            Ok(pairs) => dotenv.extend(pairs.into_iter().map(|(k, v)| (k, v.unwrap_or_default()))),
+        // A bare `KEY` line sets nothing: `${KEY-default}` still sees it unset.
+        match dotenv::parse(&text, &|name| opts.env.get(name).cloned()) {
+            Ok(pairs) => dotenv.extend(pairs.into_iter().filter_map(|(k, v)| Some((k, v?)))),
             Err(e) => {
                 let d =
                     Diagnostic::error(format!("cannot parse {}: {}", path.display(), e.message))
