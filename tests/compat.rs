@@ -310,7 +310,6 @@ fn env_file_values_interpolate_from_dotenv_and_shell() {
 }
 
 #[test]
-#[ignore = "bug: env_file `required: false` is ignored; a missing optional file is an error"]
 fn env_file_not_required_may_be_missing() {
     let dir = project(&[
         ("base.env", "X=1\n"),
@@ -639,7 +638,6 @@ fn repeated_f_merges_in_order_and_ignores_the_override_file() {
 }
 
 #[test]
-#[ignore = "bug: a `depends_on` list in a later file replaces the earlier file's dependencies instead of adding to them"]
 fn depends_on_merges_across_files() {
     let dir = project(&[
         (

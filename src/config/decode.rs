@@ -615,7 +615,7 @@ impl<'a> Decoder<'a> {
     ) -> Service {
         let mut s = Service::default();
         let what = format!("service `{name}`");
-        let mut env_files: Vec<(String, Node)> = Vec::new();
+        let mut env_files: Vec<(String, Node, bool)> = Vec::new();
         let mut environment = Vec::new();
         for (key, _, v) in self.fields(node, &what, SERVICE_KEYS, SERVICE_UNIMPLEMENTED) {
             let field = format!("`{key}` of {what}");
@@ -633,10 +633,14 @@ impl<'a> Decoder<'a> {
                         _ => vec![v],
                     };
                     for item in items {
-                        // The long form `{path, required}` also appears in the wild.
+                        // The long form `{path, required}`: an optional file may be missing.
                         let path_node = item.get("path").unwrap_or(item);
+                        let required = match item.get("required") {
+                            Some(r) => self.boolean(r, &field).unwrap_or(true),
+                            None => true,
+                        };
                         if let Some(p) = self.string(path_node, &field) {
-                            env_files.push((p, path_node.clone()));
+                            env_files.push((p, path_node.clone(), required));
                         }
                     }
                 }
@@ -722,8 +726,8 @@ impl<'a> Decoder<'a> {
                 "add `image: <name>` or `build: <dir>`",
             );
         }
-        for (path, node) in env_files {
-            for (k, v) in self.env_file(&path, &node) {
+        for (path, node, required) in env_files {
+            for (k, v) in self.env_file(&path, &node, required) {
                 s.environment.insert(k, v);
             }
         }
@@ -738,8 +742,16 @@ impl<'a> Decoder<'a> {
         s
     }
 
-    fn env_file(&mut self, path: &str, node: &Node) -> Vec<(String, Option<String>)> {
+    fn env_file(
+        &mut self,
+        path: &str,
+        node: &Node,
+        required: bool,
+    ) -> Vec<(String, Option<String>)> {
         let full = normalize(&self.ctx.project_dir.join(path));
+        if !required && !full.exists() {
+            return Vec::new();
+        }
         let text = match super::read_text(&full) {
             Ok(t) => t,
             Err(d) => {

@@ -13,6 +13,9 @@ pub fn merge(base: Node, over: Node) -> Node {
 enum Rule {
     ByVariable,
     ByKey(fn(&Node) -> String),
+    /// `depends_on`: a later file adds dependencies (or changes one's condition), whichever of
+    /// the list and map forms each file uses.
+    ByService,
     Replace,
 }
 
@@ -23,6 +26,7 @@ fn rule_for(path: &[String]) -> Rule {
         ["services", _, "build", "args"] => Rule::ByVariable,
         ["services", _, "ports"] => Rule::ByKey(port_key),
         ["services", _, "volumes"] => Rule::ByKey(volume_key),
+        ["services", _, "depends_on"] => Rule::ByService,
         _ => Rule::Replace,
     }
 }
@@ -45,9 +49,34 @@ fn merge_at(base: Node, over: Node, path: &mut Vec<String>) -> Node {
                 return Node::new(Value::Seq(items), over.pos);
             }
         }
+        Rule::ByService => {
+            let (base, over) = (as_dependency_map(base), as_dependency_map(over));
+            return merge_maps(base, over, path);
+        }
         Rule::Replace => {}
     }
     merge_maps(base, over, path)
+}
+
+/// `depends_on: [db]` as its map form, `{db: {condition: service_started}}`.
+fn as_dependency_map(node: Node) -> Node {
+    let Value::Seq(items) = &node.value else {
+        return node;
+    };
+    let entries = items
+        .iter()
+        .map(|item| {
+            let condition = (
+                Node::new(Value::Str("condition".into()), item.pos),
+                Node::new(Value::Str("service_started".into()), item.pos),
+            );
+            (
+                item.clone(),
+                Node::new(Value::Map(vec![condition]), item.pos),
+            )
+        })
+        .collect();
+    Node::new(Value::Map(entries), node.pos)
 }
 
 fn merge_maps(base: Node, over: Node, path: &mut Vec<String>) -> Node {
