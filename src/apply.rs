@@ -13,8 +13,8 @@ use futures_util::future::try_join_all;
 use crate::commands::session::owner;
 use crate::config::model::{Condition, Project, PullPolicy};
 use crate::engine::{
-    BuildProgress, BuildRequest, ContainerInfo, ContainerState, Engine, EngineError, Health,
-    LogOptions, project_labels,
+    BuildProgress, BuildRequest, ContainerInfo, ContainerState, Engine, EngineError, Ensured,
+    Health, LogOptions, project_labels,
 };
 use crate::error::Error;
 use crate::plan::desired::{container_name, container_spec, image_name};
@@ -209,11 +209,12 @@ pub async fn build(
 }
 
 /// Creates the networks and named volumes the services use. External ones must exist.
+/// Returns the networks that had to be created (by engine name).
 pub async fn ensure_objects(
     engine: &Engine,
     project: &Project,
     services: &BTreeSet<String>,
-) -> Result<(), Error> {
+) -> Result<BTreeSet<String>, Error> {
     let labels = project_labels(&project.name, env!("CARGO_PKG_VERSION"));
     let mut networks = BTreeSet::new();
     let mut volumes = BTreeSet::new();
@@ -240,15 +241,24 @@ pub async fn ensure_objects(
                 ));
             }
         } else {
-            ensure_networks.push(engine.ensure_network(&net.name, &labels));
+            let name = net.name.as_str();
+            ensure_networks.push(
+                engine
+                    .ensure_network(name, &labels)
+                    .map_ok(move |ensured| (name, ensured)),
+            );
         }
     }
-    futures_util::future::try_join(
+    let (networks, ()) = futures_util::future::try_join(
         try_join_all(ensure_networks).map_err(Error::from),
         ensure_volumes(engine, project, &volumes),
     )
     .await?;
-    Ok(())
+    Ok(networks
+        .into_iter()
+        .filter(|(_, ensured)| *ensured == Ensured::Created)
+        .map(|(name, _)| name.to_owned())
+        .collect())
 }
 
 /// Creates the project's named volumes among `keys` (config keys, as under top-level
@@ -512,7 +522,10 @@ pub fn strongest_condition(
 ) -> Option<Condition> {
     let mut best = None;
     for name in planned {
-        if let Some(dep) = project.services[name].depends_on.get(service) {
+        let Some(planned_service) = project.services.get(name) else {
+            continue;
+        };
+        if let Some(dep) = planned_service.depends_on.get(service) {
             best = match (best, dep.condition) {
                 (_, Condition::ServiceCompletedSuccessfully) => {
                     Some(Condition::ServiceCompletedSuccessfully)
@@ -773,11 +786,36 @@ pub async fn converge(
         }
     }
     // A running, unchanged stack already has its network and volumes: no call needed.
+    let mut plan = plan;
     if !plan.is_noop() {
-        ensure_objects(engine, project, services).await?;
+        let created = ensure_objects(engine, project, services).await?;
+        renew_stale_networks(&mut plan, &desired, &created);
     }
     let started = apply(engine, project, &plan, &desired, &containers, opts, status).await?;
     Ok(Converged { plan, started })
+}
+
+/// A stopped container still points at the network it was made on; if that network had to be
+/// created anew (`docker network prune` removes the networks of stopped stacks), starting it
+/// fails for good. Such a container is recreated instead. Running ones cannot be affected: the
+/// engine refuses to remove a network in use.
+fn renew_stale_networks(plan: &mut Plan, desired: &[Vec<Desired>], created: &BTreeSet<String>) {
+    if created.is_empty() {
+        return;
+    }
+    for action in plan.layers.iter_mut().flatten() {
+        if action.change != Change::Start {
+            continue;
+        }
+        let d = desired
+            .iter()
+            .flatten()
+            .find(|d| d.service == action.service);
+        if let Some(network) = d.and_then(|d| d.spec.networks.keys().find(|n| created.contains(*n)))
+        {
+            action.change = Change::Recreate(vec![format!("network {network} was recreated")]);
+        }
+    }
 }
 
 /// Resolves on the first SIGINT or SIGTERM that arrives after this call. The listeners are set

@@ -491,7 +491,6 @@ services:
 }
 
 #[test]
-#[ignore = "bug: a stopped stack whose network was removed (docker network rm/prune) never comes up again; up says the existing container does not exist"]
 fn a_network_removed_behind_devenvs_back_does_not_wedge_the_stack() {
     let stack = Stack::new(THREE);
     stack.ok(&["up", "-d"]);
@@ -549,7 +548,6 @@ fn down_of_a_project_that_never_ran_succeeds_and_touches_nothing() {
 }
 
 #[test]
-#[ignore = "bug: down stops every container at once, so a dependency dies while its dependents are still shutting down (stop goes dependents first)"]
 fn down_stops_dependents_before_their_dependencies() {
     // web takes a second to shut down; db notes when it got the signal.
     let stack = Stack::new(
@@ -725,7 +723,6 @@ fn restart_of_one_service_leaves_the_others_alone_and_restart_starts_a_stopped_s
 }
 
 #[test]
-#[ignore = "bug: `start web` leaves web's stopped dependency db stopped (up web and run web start it)"]
 fn start_of_a_service_starts_its_stopped_dependencies_first() {
     let stack = Stack::new(THREE);
     stack.ok(&["up", "-d"]);
@@ -744,7 +741,6 @@ fn start_of_a_service_starts_its_stopped_dependencies_first() {
 }
 
 #[test]
-#[ignore = "bug: start and restart panic (apply.rs strongest_condition: no entry found for key) when an orphan container exists"]
 fn start_and_restart_with_an_orphan_container_do_not_panic() {
     let two = "
 services:
@@ -1083,7 +1079,6 @@ fn changing_environment_command_or_ports_recreates_naming_the_field() {
 }
 
 #[test]
-#[ignore = "bug: the recreate reason names devenv's internal field (mounts, stop_timeout) instead of the dev.yml key (volumes, stop_grace_period)"]
 fn changing_volumes_or_stop_grace_period_names_the_config_key() {
     let stack = Stack::new(EDITED);
     stack.ok(&["up", "-d"]);
@@ -1182,7 +1177,6 @@ services:
 // ---- profiles and orphans ----------------------------------------------------------------
 
 #[test]
-#[ignore = "bug: when every service sits behind an inactive profile, plain `up` starts all of them"]
 fn up_starts_nothing_when_every_service_is_behind_an_inactive_profile() {
     let stack = Stack::new(
         "

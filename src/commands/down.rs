@@ -51,17 +51,22 @@ pub async fn run(global: &GlobalArgs, args: &DownArgs) -> Result<(), Error> {
             .chain(volumes.iter().flatten().map(|v| &v.name)),
     );
     let status = &status;
-    let removals = targets.iter().map(|c| async move {
-        engine.stop(&c.id, timeout).await?;
-        // Anonymous volumes go with their container; named ones are the user's.
-        engine.remove(&c.id, true, true).await?;
-        status.line(&c.name, "Removed");
-        Ok::<(), Error>(())
-    });
+    // Dependents go before what they depend on (a worker flushing to its database on SIGTERM
+    // still has it), layer by layer in reverse; each layer's containers in parallel. Orphans
+    // form the last layer, so they go first.
     let mut first_error = None;
-    for r in join_all(removals).await {
-        if let Err(e) = r {
-            first_error.get_or_insert(e);
+    for layer in super::lifecycle::layers(project, &targets).iter().rev() {
+        let removals = layer.iter().map(|c| async move {
+            engine.stop(&c.id, timeout).await?;
+            // Anonymous volumes go with their container; named ones are the user's.
+            engine.remove(&c.id, true, true).await?;
+            status.line(&c.name, "Removed");
+            Ok::<(), Error>(())
+        });
+        for r in join_all(removals).await {
+            if let Err(e) = r {
+                first_error.get_or_insert(e);
+            }
         }
     }
     if let Some(e) = first_error {

@@ -22,12 +22,25 @@ pub enum Verb {
     Restart,
 }
 
-async fn targets(session: &Session, names: &[String]) -> Result<Vec<ContainerInfo>, Error> {
-    check_names(session.project(), names)?;
+/// The containers a verb acts on: the named services' (all when none are named). `start` also
+/// takes the named services' dependencies, as `up` and `run` do: a service started without
+/// them would only fail.
+async fn targets(
+    session: &Session,
+    names: &[String],
+    verb: Verb,
+) -> Result<Vec<ContainerInfo>, Error> {
+    let project = session.project();
+    check_names(project, names)?;
+    let wanted: BTreeSet<String> = if matches!(verb, Verb::Start) {
+        order::with_dependencies(project, names, false)
+    } else {
+        names.iter().cloned().collect()
+    };
     let all = session.containers(true, false).await?;
     Ok(all
         .into_iter()
-        .filter(|c| names.is_empty() || names.contains(&c.service))
+        .filter(|c| names.is_empty() || wanted.contains(&c.service))
         .collect())
 }
 
@@ -56,7 +69,7 @@ async fn act(
     verb: Verb,
 ) -> Result<(), Error> {
     let session = Session::open(global).await?;
-    let containers = targets(&session, names).await?;
+    let containers = targets(&session, names, verb).await?;
     if containers.is_empty() {
         crate::ui::warn("no containers to act on; `devenv up` creates them");
         return Ok(());
@@ -79,7 +92,12 @@ async fn act(
     }
     if matches!(verb, Verb::Start | Verb::Restart) {
         let project = session.project();
-        let planned: BTreeSet<String> = containers.iter().map(|c| c.service.clone()).collect();
+        // Orphans (services gone from the config) have no depends_on to honour.
+        let planned: BTreeSet<String> = containers
+            .iter()
+            .filter(|c| project.services.contains_key(&c.service))
+            .map(|c| c.service.clone())
+            .collect();
         // Dependencies first, each one as ready as its dependents' depends_on asks.
         for layer in &layers {
             try_join_all(layer.iter().map(|c| async {
@@ -112,7 +130,10 @@ async fn act(
 
 /// The containers in dependency layers; those of services gone from the config form a last
 /// layer of their own.
-fn layers<'a>(project: &Project, containers: &'a [ContainerInfo]) -> Vec<Vec<&'a ContainerInfo>> {
+pub(super) fn layers<'a>(
+    project: &Project,
+    containers: &'a [ContainerInfo],
+) -> Vec<Vec<&'a ContainerInfo>> {
     let known: BTreeSet<String> = containers
         .iter()
         .filter(|c| project.services.contains_key(&c.service))

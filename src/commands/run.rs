@@ -174,7 +174,9 @@ pub async fn one_off(
     let only: BTreeSet<String> = BTreeSet::from([service.to_owned()]);
     let prepare = async {
         apply::ensure_images(engine, project, &only, BuildMode::Missing, status).await?;
-        apply::ensure_objects(engine, project, &only).await
+        apply::ensure_objects(engine, project, &only)
+            .await
+            .map(drop)
     };
     tokio::select! {
         result = prepare => result?,

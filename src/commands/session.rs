@@ -116,5 +116,13 @@ pub fn select(
         .filter(|(_, s)| s.profiles.is_empty() || s.profiles.iter().any(|p| profiles.contains(p)))
         .map(|(k, _)| k.clone())
         .collect();
+    if enabled.is_empty() {
+        // Every service is behind a profile that is off: nothing, not everything.
+        crate::ui::warn(
+            "warning: every service has a profile that is not active
+  = hint: name a service, or set DEVENV_PROFILES (or COMPOSE_PROFILES)",
+        );
+        return Ok(BTreeSet::new());
+    }
     Ok(order::with_dependencies(project, &enabled, false))
 }

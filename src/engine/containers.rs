@@ -280,6 +280,16 @@ impl Engine {
 
     pub(crate) fn start_error(&self, id: &str, e: bollard::errors::Error) -> EngineError {
         match failure(e) {
+            // The container is there; what it was made on is not (`docker network prune`).
+            Failure::Status { code: 404, message } if message.contains("network") => {
+                EngineError::Api {
+                    op: format!("start container `{id}`"),
+                    message: format!(
+                        "{}; `devenv up` recreates the network and the containers on it",
+                        super::error::lowercase_first(&message)
+                    ),
+                }
+            }
             Failure::Status { code: 404, .. } => EngineError::NotFound {
                 kind: "container",
                 name: id.to_owned(),

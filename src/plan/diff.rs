@@ -131,7 +131,9 @@ fn recreate_reasons(d: &Desired, a: &Actual, force: bool) -> Vec<String> {
                 if fields.is_empty() {
                     reasons.push("config changed".to_owned());
                 }
-                reasons.extend(fields.into_iter().map(|f| format!("{f} changed")));
+                let mut named: Vec<String> = fields.iter().map(|f| config_key(f)).collect();
+                named.dedup();
+                reasons.extend(named.into_iter().map(|f| format!("{f} changed")));
             }
             None => reasons.push("config changed".to_owned()),
         }
@@ -141,6 +143,28 @@ fn recreate_reasons(d: &Desired, a: &Actual, force: bool) -> Vec<String> {
         reasons.push("image changed".to_owned());
     }
     reasons
+}
+
+/// A changed field of the container spec as the user wrote it in dev.yml: the spec's own names
+/// (`mounts`, `stop_timeout`, `healthcheck.interval_ns`) mean nothing to someone reading a
+/// recreate reason.
+fn config_key(field: &str) -> String {
+    let (head, rest) = field.split_once('.').unwrap_or((field, ""));
+    let head = match head {
+        "mounts" => "volumes",
+        "stop_timeout" => "stop_grace_period",
+        other => other,
+    };
+    let rest = match (head, rest) {
+        ("healthcheck", r) => r.strip_suffix("_ns").unwrap_or(r),
+        ("volumes", _) => "",
+        (_, r) => r,
+    };
+    if rest.is_empty() {
+        head.to_owned()
+    } else {
+        format!("{head}.{rest}")
+    }
 }
 
 /// Dotted paths of the fields that differ; maps are descended (`environment.KEY`), lists and
@@ -174,6 +198,21 @@ fn changed_fields(old: &Value, new: &Value, path: &str, out: &mut Vec<String>) {
 mod tests {
     use super::super::hash::{canonical_json, config_hash};
     use super::*;
+
+    #[test]
+    fn reasons_name_the_config_keys() {
+        assert_eq!(config_key("mounts"), "volumes");
+        assert_eq!(config_key("stop_timeout"), "stop_grace_period");
+        assert_eq!(
+            config_key("healthcheck.interval_ns"),
+            "healthcheck.interval"
+        );
+        assert_eq!(config_key("healthcheck.test"), "healthcheck.test");
+        assert_eq!(
+            config_key("environment.DATABASE_URL"),
+            "environment.DATABASE_URL"
+        );
+    }
 
     fn desired(service: &str, env: &[(&str, &str)]) -> Desired {
         let mut spec = ContainerSpec {
