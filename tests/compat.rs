@@ -705,7 +705,6 @@ fn project_name_from_flag_env_top_level_name_and_directory() {
 }
 
 #[test]
-#[ignore = "bug: COMPOSE_PROJECT_NAME (shell or .env) is ignored; containers get another project's names"]
 fn compose_project_name_is_honored() {
     let dir = project(&[(
         "compose.yml",
@@ -720,7 +719,6 @@ fn compose_project_name_is_honored() {
 }
 
 #[test]
-#[ignore = "bug: COMPOSE_FILE (shell or .env) is ignored when no -f is given"]
 fn compose_file_variable_selects_the_files() {
     let dir = project(&[
         ("base.yml", "services:\n  s:\n    image: busybox\n"),
@@ -747,7 +745,6 @@ const PROFILES: &str = concat!(
 );
 
 #[test]
-#[ignore = "bug: `config` lists services whose profiles are not active"]
 fn services_with_inactive_profiles_are_left_out() {
     let dir = project(&[("compose.yml", PROFILES)]);
     assert_eq!(services_listed(dir.path(), &[]), vec!["web"]);
@@ -763,7 +760,6 @@ fn services_with_inactive_profiles_are_left_out() {
 }
 
 #[test]
-#[ignore = "bug: `config` ignores profiles, and COMPOSE_PROFILES set in .env is never read"]
 fn compose_profiles_from_dotenv() {
     let yaml = format!("{PROFILES}  other:\n    image: busybox\n    profiles: [other]\n");
     let dir = project(&[

@@ -7,7 +7,12 @@ use crate::ui;
 
 pub fn run(global: &GlobalArgs, args: &ConfigArgs) -> Result<(), Error> {
     let loaded = super::load_project(global)?;
-    let project = &loaded.project;
+    // As compose shows it: the services `up` would start, not those behind a profile that is
+    // off. `--hash` still answers for any service named.
+    let mut project = loaded.project.clone();
+    let enabled = super::session::default_services(&project);
+    project.services.retain(|name, _| enabled.contains(name));
+    let project = &project;
     if args.services {
         ui::lines(order::ordered(project));
         return Ok(());
@@ -17,15 +22,16 @@ pub fn run(global: &GlobalArgs, args: &ConfigArgs) -> Result<(), Error> {
         return Ok(());
     }
     if let Some(names) = &args.hash {
+        let all = &loaded.project;
         let names: Vec<String> = if names.iter().any(|n| n == "*") {
-            project.services.keys().cloned().collect()
+            all.services.keys().cloned().collect()
         } else {
             names.clone()
         };
         let mut out = Vec::new();
         for name in names {
-            super::session::check_names(project, std::slice::from_ref(&name))?;
-            let Some(spec) = desired::container_spec(project, &name) else {
+            super::session::check_names(all, std::slice::from_ref(&name))?;
+            let Some(spec) = desired::container_spec(all, &name) else {
                 continue;
             };
             out.push(format!("{name} {}", hash::config_hash(&spec)));

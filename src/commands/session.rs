@@ -87,17 +87,6 @@ pub fn check_names(project: &Project, names: &[String]) -> Result<(), Error> {
     Ok(())
 }
 
-/// Profiles switched on through `DEVENV_PROFILES` (or compose's `COMPOSE_PROFILES`).
-fn active_profiles() -> Vec<String> {
-    let raw = std::env::var("DEVENV_PROFILES")
-        .or_else(|_| std::env::var("COMPOSE_PROFILES"))
-        .unwrap_or_default();
-    raw.split(',')
-        .map(|s| s.trim().to_owned())
-        .filter(|s| !s.is_empty())
-        .collect()
-}
-
 /// The services a command acts on: those named (and, unless `no_deps`, their dependencies),
 /// or every service whose profiles are active.
 pub fn select(
@@ -109,7 +98,19 @@ pub fn select(
     if !names.is_empty() {
         return Ok(order::with_dependencies(project, names, no_deps));
     }
-    let profiles = active_profiles();
+    let services = default_services(project);
+    if services.is_empty() && !project.services.is_empty() {
+        crate::ui::warn(
+            "warning: every service has a profile that is not active\n  = hint: name a service, or set DEVENV_PROFILES (or COMPOSE_PROFILES)",
+        );
+    }
+    Ok(services)
+}
+
+/// The services a command without names acts on: those with no profile or an active one,
+/// with their dependencies. When every service is behind a profile that is off: none, not all.
+pub fn default_services(project: &Project) -> BTreeSet<String> {
+    let profiles = &project.active_profiles;
     let enabled: Vec<String> = project
         .services
         .iter()
@@ -117,12 +118,7 @@ pub fn select(
         .map(|(k, _)| k.clone())
         .collect();
     if enabled.is_empty() {
-        // Every service is behind a profile that is off: nothing, not everything.
-        crate::ui::warn(
-            "warning: every service has a profile that is not active
-  = hint: name a service, or set DEVENV_PROFILES (or COMPOSE_PROFILES)",
-        );
-        return Ok(BTreeSet::new());
+        return BTreeSet::new();
     }
-    Ok(order::with_dependencies(project, &enabled, false))
+    order::with_dependencies(project, &enabled, false)
 }

@@ -107,6 +107,26 @@ pub fn discover(opts: &LoadOptions) -> Result<Vec<PathBuf>, Diagnostic> {
             .map(|f| decode::normalize(&opts.cwd.join(f)))
             .collect());
     }
+    // compose's COMPOSE_FILE, from the environment or the `.env` where the command runs:
+    // `base.yml:extra.yml`, relative to that directory.
+    if let Some(list) = opts
+        .env
+        .get("COMPOSE_FILE")
+        .cloned()
+        .or_else(|| compose_file_from_dotenv(opts))
+        .filter(|l| !l.trim().is_empty())
+    {
+        let separator = opts
+            .env
+            .get("COMPOSE_PATH_SEPARATOR")
+            .and_then(|s| s.chars().next())
+            .unwrap_or(':');
+        return Ok(list
+            .split(separator)
+            .filter(|f| !f.trim().is_empty())
+            .map(|f| decode::normalize(&opts.cwd.join(f.trim())))
+            .collect());
+    }
     for dir in opts.cwd.ancestors() {
         if let Some(found) = CANDIDATES.iter().map(|c| dir.join(c)).find(|p| p.is_file()) {
             let mut files = vec![found];
@@ -124,6 +144,22 @@ pub fn discover(opts: &LoadOptions) -> Result<Vec<PathBuf>, Diagnostic> {
         "devenv looks for {}; pass `-f FILE`, or run `devenv init`",
         CANDIDATES.join(", ")
     )))
+}
+
+/// COMPOSE_FILE as the `.env` of the working directory sets it, if it does. A `.env` that
+/// does not parse is reported by the load itself.
+fn compose_file_from_dotenv(opts: &LoadOptions) -> Option<String> {
+    let path = match &opts.env_file {
+        Some(p) => opts.cwd.join(p),
+        None => opts.cwd.join(".env"),
+    };
+    let text = read_text(&path).ok()?;
+    let pairs = dotenv::parse(&text, &|name| opts.env.get(name).cloned()).ok()?;
+    pairs
+        .into_iter()
+        .rev()
+        .find(|(k, _)| k == "COMPOSE_FILE")
+        .and_then(|(_, v)| v)
 }
 
 /// Lowercases and keeps `[a-z0-9_-]`, as compose does; the name must start with a letter or digit.
@@ -246,7 +282,8 @@ fn resolve(
     let raw_name = opts
         .project_name
         .clone()
-        .or_else(|| opts.env.get("DEVENV_PROJECT_NAME").cloned())
+        .or_else(|| lookup("DEVENV_PROJECT_NAME"))
+        .or_else(|| lookup("COMPOSE_PROJECT_NAME"))
         .or_else(|| root.get("name").and_then(Node::scalar_text))
         .unwrap_or(basename);
     let name = sanitize_project_name(&raw_name);
@@ -266,6 +303,13 @@ fn resolve(
     let mut decoder = decode::Decoder::new(ctx, &sources);
     let mut project = decoder.project(&root);
     project.files = files;
+    project.active_profiles = lookup("DEVENV_PROFILES")
+        .or_else(|| lookup("COMPOSE_PROFILES"))
+        .unwrap_or_default()
+        .split(',')
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .collect();
     let (decode_errors, warnings): (Vec<_>, Vec<_>) = decoder
         .diagnostics
         .into_iter()

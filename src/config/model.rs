@@ -26,6 +26,10 @@ pub struct Project {
     /// devenv's own top-level watch rules, followed by those mapped from `develop.watch`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub watch: Vec<WatchRule>,
+    /// Profiles switched on by `DEVENV_PROFILES` (or compose's `COMPOSE_PROFILES`), from the
+    /// environment or `.env`.
+    #[serde(skip)]
+    pub active_profiles: Vec<String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
