@@ -446,11 +446,25 @@ pub async fn apply(
                 Ok::<_, Error>((action.service.clone(), id, restart_because.is_some()))
             }
         });
-        for (service, id, was_restarted) in try_join_all(work).await? {
-            if was_restarted {
-                restarted.insert(service.clone());
+        // Every service of the layer runs to its end before a failure is reported: dropping
+        // the others mid-way would leave containers created but unstarted, or started by the
+        // engine after devenv has reported and gone.
+        let mut first_error = None;
+        for result in futures_util::future::join_all(work).await {
+            match result {
+                Ok((service, id, was_restarted)) => {
+                    if was_restarted {
+                        restarted.insert(service.clone());
+                    }
+                    started.insert(service, id);
+                }
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
             }
-            started.insert(service, id);
+        }
+        if let Some(e) = first_error {
+            return Err(e);
         }
         for action in layer {
             if matches!(action.change, Change::Create | Change::Recreate(_)) {

@@ -1092,6 +1092,10 @@ services:
     command: sleep 300
     stop_signal: SIGKILL
     ports: ['{port}:80']
+  other:
+    image: IMAGE
+    command: sleep 300
+    stop_signal: SIGKILL
 "
     ));
     let out = stack.devenv(&["up", "-d"]);
@@ -1103,9 +1107,18 @@ services:
         "{}",
         out.show()
     );
+    // web's sibling in the layer was seen through, not dropped half-made: it runs, and said so.
+    let containers = stack.containers();
+    assert_eq!(
+        containers.keys().collect::<Vec<_>>(),
+        vec!["other"],
+        "no half-made web is left"
+    );
+    assert_eq!(state(&containers["other"]), "running");
     assert!(
-        stack.containers().is_empty(),
-        "no half-made container is left"
+        has_status(&out.stderr, "other", "Started"),
+        "{}",
+        out.show()
     );
 
     drop(holder);

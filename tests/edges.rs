@@ -953,6 +953,12 @@ fn exec_into_a_stopped_service_fails_naming_it() {
         "{}",
         out.show()
     );
+    // Its container is there, stopped: starting it is all it takes.
+    assert!(
+        out.stderr.contains("start it with `devenv start web`"),
+        "{}",
+        out.show()
+    );
     assert!(out.stdout.is_empty(), "{}", out.show());
     // The others are still there to exec into.
     stack.ok(&["exec", "db", "true"]);

@@ -15,14 +15,14 @@ pub async fn run(global: &GlobalArgs, args: &ExecArgs) -> Result<(), Error> {
     }
     let session = Session::open(global).await?;
     check_names(session.project(), &[args.service().to_owned()])?;
-    let containers = session.containers(false, false).await?;
-    let Some(container) = containers
-        .iter()
-        .find(|c| c.service == args.service() && c.state == ContainerState::Running)
-    else {
+    let containers = session.containers(true, false).await?;
+    let ours = containers.iter().filter(|c| c.service == args.service());
+    let Some(container) = ours.clone().find(|c| c.state == ContainerState::Running) else {
+        // A stopped container only needs starting; without one, `up` makes it.
+        let verb = if ours.count() > 0 { "start" } else { "up -d" };
         return Err(Error::with_hint(
             format!("service `{}` is not running", args.service()),
-            format!("start it with `devenv up -d {}`", args.service()),
+            format!("start it with `devenv {verb} {}`", args.service()),
         ));
     };
     let env = args
