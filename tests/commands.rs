@@ -1267,6 +1267,42 @@ volumes:
 }
 
 #[test]
+fn down_by_name_cleans_up_a_project_whose_config_is_gone() {
+    let stack = Stack::new(
+        "
+services:
+  db:
+    image: IMAGE
+    command: sleep 300
+    stop_signal: SIGKILL
+    volumes: [data:/data]
+volumes:
+  data:
+",
+    );
+    stack.ok(&["up", "-d"]);
+    let ids = stack.containers();
+    std::fs::remove_file(stack.path("dev.yml")).expect("rm dev.yml");
+    // From a directory with no config anywhere above it.
+    let elsewhere = tempfile::tempdir().expect("temp dir");
+    let out = Command::new(env!("CARGO_BIN_EXE_devenv"))
+        .args(["-p", &stack.name, "down", "--volumes"])
+        .current_dir(elsewhere.path())
+        .output()
+        .expect("run devenv");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    for id in ids.values() {
+        assert!(!exists("container", id), "{stderr}");
+    }
+    assert!(!exists("network", &stack.network()), "{stderr}");
+    assert!(
+        !exists("volume", &format!("{}_data", stack.name)),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn down_v_never_removes_an_external_volume() {
     let stack = Stack::new("");
     let external = format!("{}-cache", stack.name);

@@ -11,8 +11,22 @@ use crate::error::Error;
 use crate::ui::Status;
 
 pub async fn run(global: &GlobalArgs, args: &DownArgs) -> Result<(), Error> {
-    let session = Session::open(global).await?;
+    // `down -p NAME` where no config file is found: the labels say what is the project's, so
+    // a project whose directory is gone can still be cleaned up, as with compose.
+    let opts = super::load_options(global)?;
+    let bare = match &global.project_name {
+        Some(name) if global.files.is_empty() && crate::config::discover(&opts).is_err() => {
+            Some(name)
+        }
+        _ => None,
+    };
+    let session = match bare {
+        Some(name) => Session::by_name(name).await?,
+        None => Session::open(global).await?,
+    };
     let project = session.project();
+    // With no config, nothing is an orphan: every labelled container is the project's.
+    let remove_orphans = args.remove_orphans || bare.is_some();
     let engine = &session.engine;
     let timeout = args.timeout.map(Duration::from_secs);
     // What there is to remove, read up front: the status column fits every name in it.
@@ -31,14 +45,14 @@ pub async fn run(global: &GlobalArgs, args: &DownArgs) -> Result<(), Error> {
     let (orphans, ours): (Vec<_>, Vec<_>) = containers
         .into_iter()
         .partition(|c| !c.oneoff && !project.services.contains_key(&c.service));
-    if !orphans.is_empty() && !args.remove_orphans {
+    if !orphans.is_empty() && !remove_orphans {
         let names: BTreeSet<&str> = orphans.iter().map(|c| c.service.as_str()).collect();
         crate::ui::warn(&format!(
             "warning: leaving containers of services no longer in the config: {}\n  = hint: `devenv down --remove-orphans` removes them",
             names.into_iter().collect::<Vec<_>>().join(", ")
         ));
     }
-    let targets: Vec<_> = if args.remove_orphans {
+    let targets: Vec<_> = if remove_orphans {
         ours.into_iter().chain(orphans).collect()
     } else {
         ours

@@ -21,17 +21,23 @@ use crate::config::{LoadOptions, Loaded};
 use crate::error::Error;
 use crate::ui;
 
-/// Loads the project the global options point at, printing its warnings on stderr.
-pub fn load_project(global: &GlobalArgs) -> Result<Loaded, Error> {
+/// What the global options and the process say about where the config is.
+pub fn load_options(global: &GlobalArgs) -> Result<LoadOptions, Error> {
     let cwd = std::env::current_dir()
         .map_err(|e| Error::failed(format!("cannot read the current directory: {e}")))?;
-    let opts = LoadOptions {
+    Ok(LoadOptions {
         files: global.files.clone(),
         project_name: global.project_name.clone(),
         env_file: global.env_file.clone(),
-        cwd: cwd.clone(),
+        cwd,
         env: std::env::vars().collect::<HashMap<_, _>>(),
-    };
+    })
+}
+
+/// Loads the project the global options point at, printing its warnings on stderr.
+pub fn load_project(global: &GlobalArgs) -> Result<Loaded, Error> {
+    let opts = load_options(global)?;
+    let cwd = opts.cwd.clone();
     match crate::config::load(&opts) {
         Ok(loaded) => {
             for w in &loaded.warnings {

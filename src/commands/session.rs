@@ -24,6 +24,28 @@ impl Session {
         Ok(Session { loaded, engine })
     }
 
+    /// A session for a project known only by name, with no config: what `down -p NAME` needs
+    /// to clean up a project whose directory is gone.
+    pub async fn by_name(name: &str) -> Result<Session, Error> {
+        let sanitized = crate::config::sanitize_project_name(name);
+        if sanitized.is_empty() {
+            return Err(Error::Config(format!(
+                "error: project name `{name}` has no letters or digits"
+            )));
+        }
+        let project = Project {
+            name: sanitized,
+            ..Project::default()
+        };
+        let loaded = Loaded {
+            project,
+            warnings: Vec::new(),
+            sources: Default::default(),
+        };
+        let engine = Engine::connect().await?;
+        Ok(Session { loaded, engine })
+    }
+
     pub fn project(&self) -> &Project {
         &self.loaded.project
     }
