@@ -254,7 +254,6 @@ fn directory_names_that_sanitize_oddly_still_give_a_valid_stack() {
 }
 
 #[test]
-#[ignore = "bug: in a directory named `日本` or `_` init writes a dev.yml that `devenv config` rejects (project name has no letters or digits)"]
 fn a_directory_name_without_ascii_letters_still_gives_a_valid_stack() {
     for dir_name in ["日本", "_"] {
         let parent = tmp("noascii");
@@ -408,7 +407,6 @@ fn node_version_files_without_package_json_change_nothing() {
 }
 
 #[test]
-#[ignore = "bug: package.json `engines.node` is never read; node version falls back to the default 20"]
 fn package_json_engines_node_sets_the_node_version() {
     let dir = tmp("engines");
     let d = dir.path();
@@ -422,7 +420,6 @@ fn package_json_engines_node_sets_the_node_version() {
 }
 
 #[test]
-#[ignore = "bug: a UTF-8 BOM in .ruby-version makes the version unusable (note shows an invisible char)"]
 fn ruby_version_with_a_bom_is_read() {
     let dir = tmp("rubybom");
     put(dir.path(), ".ruby-version", "\u{feff}3.2.2\n");
@@ -692,7 +689,6 @@ fn a_read_only_directory_fails_with_nothing_written() {
 }
 
 #[test]
-#[ignore = "bug: a write blocked after dev.yml (`docker` is a file) leaves a half-written app and an OS error not naming `docker`"]
 fn a_blocked_dockerfile_write_leaves_nothing_behind() {
     let dir = tmp("dockerfile");
     let d = dir.path();
@@ -731,7 +727,7 @@ const BAD: &[Bad] = &[
     Bad {
         yaml: "services:\n  web:\n    image: a\n    image: b\n",
         at: (4, 5),
-        says: "duplicate mapping key: image",
+        says: "duplicate key `image`",
         hint: None,
     },
     Bad {
@@ -742,9 +738,9 @@ const BAD: &[Bad] = &[
     },
     Bad {
         yaml: "services: hello\n",
-        at: (1, 1),
-        says: "error: the config defines no services",
-        hint: Some("add a `services:` mapping"),
+        at: (1, 11),
+        says: "error: `services` must be a mapping of service names, found a string",
+        hint: Some("write `services:`, then each service"),
     },
     Bad {
         yaml: "services:\n  web:\n    - a\n",
@@ -999,7 +995,6 @@ fn a_non_utf8_config_is_refused_without_a_panic() {
 }
 
 #[test]
-#[ignore = "bug: a non-UTF-8 config names a byte offset and an absolute path, not `--> dev.yml:line:col`"]
 fn a_non_utf8_config_names_line_and_column() {
     let dir = tmp("latin1loc");
     let yaml = b"services:\n  web:\n    image: \"caf\xe9\"\n";
@@ -1009,7 +1004,6 @@ fn a_non_utf8_config_names_line_and_column() {
 }
 
 #[test]
-#[ignore = "bug: the duplicate-key error leaks serde-saphyr's `set DuplicateKeyPolicy in Options` and names no first occurrence"]
 fn duplicate_key_message_speaks_devenv() {
     let dir = tmp("dup");
     put(
@@ -1025,7 +1019,6 @@ fn duplicate_key_message_speaks_devenv() {
 }
 
 #[test]
-#[ignore = "bug: poor message: tab indentation gets no hint to indent with spaces"]
 fn tab_indentation_hints_at_spaces() {
     let dir = tmp("tab");
     put(
@@ -1041,7 +1034,6 @@ fn tab_indentation_hints_at_spaces() {
 }
 
 #[test]
-#[ignore = "bug: poor message: `services:` as a string or list says \"defines no services\" instead of its type, caret on the key"]
 fn services_of_the_wrong_type_names_the_type() {
     for (yaml, found, col) in [
         ("services: hello\n", "found a string", 11),
@@ -1059,7 +1051,6 @@ fn services_of_the_wrong_type_names_the_type() {
 }
 
 #[test]
-#[ignore = "bug: poor message: one mistake gives two errors: a type error is followed by one that restates or contradicts it (`has no paths` after a bad glob)"]
 fn one_mistake_gives_one_error() {
     let mut failures = Vec::new();
     for yaml in [
@@ -1082,7 +1073,6 @@ fn one_mistake_gives_one_error() {
 }
 
 #[test]
-#[ignore = "bug: poor message: `environment: 5` is called an \"environment variable\"; `command: {a: 1}` says \"must be a string\" though lists are fine"]
 fn type_errors_describe_the_key_and_its_accepted_forms() {
     let dir = tmp("envtype");
     put(
@@ -1106,7 +1096,6 @@ fn type_errors_describe_the_key_and_its_accepted_forms() {
 }
 
 #[test]
-#[ignore = "bug: poor message: `ports: 3000` and `volumes: \"a:b\"` get no hint showing the list form"]
 fn scalar_where_a_list_belongs_hints_at_the_list() {
     for (yaml, hint) in [
         (
@@ -1182,14 +1171,12 @@ fn dotenv_garbage_lines_are_located() {
 }
 
 #[test]
-#[ignore = "bug: poor message: `.env` syntax errors give no hint of the `KEY=value` form"]
 fn dotenv_garbage_lines_have_a_hint() {
     let err = assert_refused(&image_with_env(b"garbage line\n"));
     assert!(err.contains("  = hint: "), "{err}");
 }
 
 #[test]
-#[ignore = "bug: a UTF-8 BOM in .env becomes part of the first key, so that variable is silently unset"]
 fn dotenv_with_a_bom_sets_its_first_variable() {
     assert_eq!(
         image_of(&image_with_env(b"\xef\xbb\xbfTAG=3\n")),
@@ -1204,7 +1191,6 @@ fn dotenv_that_is_not_utf8_is_refused() {
 }
 
 #[test]
-#[ignore = "bug: poor message: a non-UTF-8 .env is hinted \"is this really a YAML file?\" and has no line:col"]
 fn dotenv_that_is_not_utf8_is_located_without_a_yaml_hint() {
     let err = assert_refused(&image_with_env(b"A=1\nTAG=\xff\n"));
     assert!(!err.contains("YAML"), "{err}");
@@ -1234,7 +1220,6 @@ fn file_arguments_that_cannot_be_read_exit_2() {
 }
 
 #[test]
-#[ignore = "bug: poor message: `-f DIR`, `-f missing.yml`, `--env-file missing` give no hint (and `-f DIR` shows a raw `os error 21`)"]
 fn file_arguments_that_cannot_be_read_have_a_hint() {
     let dir = tmp("fhint");
     let d = dir.path();

@@ -47,6 +47,27 @@ pub fn run(args: &InitArgs) -> Result<(), Error> {
         ui::warn(&format!("note: {note}"));
     }
 
+    // Every directory first: a path in the way (`docker` as a file) stops init before it has
+    // written anything, so a rerun needs no `--force`.
+    for file in &files {
+        let mut blocked = None;
+        for ancestor in Path::new(file.path).ancestors().skip(1) {
+            if !ancestor.as_os_str().is_empty() && dir.join(ancestor).is_file() {
+                blocked = Some(ancestor);
+            }
+        }
+        if let Some(path) = blocked {
+            return Err(Error::with_hint(
+                format!(
+                    "cannot write {}: `{}` is a file, not a directory",
+                    file.path,
+                    path.display()
+                ),
+                "nothing was written; move that file away and run init again",
+            ));
+        }
+    }
+
     let mut report = summary(&facts);
     let mut written: Vec<&str> = Vec::new();
     for file in &files {

@@ -269,6 +269,13 @@ impl<'a> Decoder<'a> {
         match &node.value {
             Value::Seq(items) => Some(items.iter().filter_map(|i| self.string(i, what)).collect()),
             Value::Null => None,
+            Value::Map(_) => {
+                self.error(
+                    node,
+                    format!("{what} must be a string or a list, found a mapping"),
+                );
+                None
+            }
             _ => {
                 let text = self.string(node, what)?;
                 match syntax::shell_split(&text) {
@@ -298,7 +305,7 @@ impl<'a> Decoder<'a> {
                             self.error_hint(
                                 v,
                                 format!(
-                                    "{what} `{key}` must be a string, number or boolean, found {}",
+                                    "{what}: `{key}` must be a string, number or boolean, found {}",
                                     v.kind()
                                 ),
                                 "quote the value, or write it on one line",
@@ -443,12 +450,17 @@ impl<'a> Decoder<'a> {
             }
         }
         // Services come after volumes and networks so references to them can be checked.
+        // "No services" only when nothing else is wrong: after a typo (`servces:`) or a
+        // document that is no mapping, it would restate that error less clearly.
+        let clean = !self.diagnostics.iter().any(Diagnostic::is_error);
         let Some((services_key, services)) = services_node else {
-            self.error_hint(
-                root,
-                "the config defines no services",
-                "add a `services:` mapping",
-            );
+            if clean {
+                self.error_hint(
+                    root,
+                    "the config defines no services",
+                    "add a `services:` mapping",
+                );
+            }
             return project;
         };
         match &services.value {
@@ -469,10 +481,18 @@ impl<'a> Decoder<'a> {
                     project.services.insert(name, service);
                 }
             }
-            _ => self.error_hint(
+            Value::Map(_) | Value::Null => self.error_hint(
                 services_key,
                 "the config defines no services",
                 "add a `services:` mapping",
+            ),
+            _ => self.error_hint(
+                services,
+                format!(
+                    "`services` must be a mapping of service names, found {}",
+                    services.kind()
+                ),
+                "write `services:`, then each service as an indented `name:` with its keys",
             ),
         }
         if let Some((_, _, watch)) = fields.iter().find(|(k, _, _)| *k == "watch") {
@@ -625,7 +645,7 @@ impl<'a> Decoder<'a> {
                 "command" => s.command = self.command(v, &field),
                 "entrypoint" => s.entrypoint = self.command(v, &field),
                 "environment" => {
-                    environment = self.key_values(v, &format!("environment variable of {what}"))
+                    environment = self.key_values(v, &format!("`environment` of {what}"))
                 }
                 "env_file" => {
                     let items: Vec<&Node> = match &v.value {
@@ -719,7 +739,8 @@ impl<'a> Decoder<'a> {
                 _ => {}
             }
         }
-        if s.image.is_none() && node.get("build").is_none() {
+        // A service that is no mapping has had its error already.
+        if s.image.is_none() && node.get("build").is_none() && node.as_map().is_some() {
             self.error_hint(
                 name_node,
                 format!("{what} has neither `image` nor `build`"),
@@ -771,7 +792,7 @@ impl<'a> Decoder<'a> {
                 })
                 .collect(),
             Err(e) => {
-                self.error(
+                self.error_hint(
                     node,
                     format!(
                         "env_file `{}` line {}: {}",
@@ -779,6 +800,7 @@ impl<'a> Decoder<'a> {
                         e.line,
                         e.message
                     ),
+                    super::dotenv::LINE_FORMS,
                 );
                 Vec::new()
             }
@@ -834,7 +856,7 @@ impl<'a> Decoder<'a> {
                     }
                     "args" => {
                         build.args = self
-                            .key_values(v, &format!("build arg of {what}"))
+                            .key_values(v, &format!("`build.args` of {what}"))
                             .into_iter()
                             .filter_map(|(k, v, _)| {
                                 let v = v.or_else(|| (self.ctx.lookup)(&k))?;
@@ -863,12 +885,19 @@ impl<'a> Decoder<'a> {
 
     fn ports(&mut self, node: &Node, service: &str) -> Vec<Port> {
         let Value::Seq(items) = &node.value else {
-            self.error(
+            let hint = match node.scalar_text() {
+                Some(one) => format!(
+                    "a list of one: `ports: [\"{one}\"]`, or `- \"{one}\"` on the next line"
+                ),
+                None => "write `ports:` followed by `- \"127.0.0.1:3000:3000\"` items".to_owned(),
+            };
+            self.error_hint(
                 node,
                 format!(
                     "`ports` of service `{service}` must be a list, found {}",
                     node.kind()
                 ),
+                hint,
             );
             return Vec::new();
         };
@@ -1003,9 +1032,16 @@ impl<'a> Decoder<'a> {
 
     fn mounts(&mut self, node: &Node, what: &str, project: &Project) -> Vec<Mount> {
         let Value::Seq(items) = &node.value else {
-            self.error(
+            let hint = match node.scalar_text() {
+                Some(one) => format!(
+                    "a list of one: `volumes: [\"{one}\"]`, or `- \"{one}\"` on the next line"
+                ),
+                None => "write `volumes:` followed by `- ./src:/app/src` items".to_owned(),
+            };
+            self.error_hint(
                 node,
                 format!("`volumes` of {what} must be a list, found {}", node.kind()),
+                hint,
             );
             return Vec::new();
         };
@@ -1480,15 +1516,20 @@ impl<'a> Decoder<'a> {
                     _ => {}
                 }
             }
+            // A key that is there but wrong has had its error; "has no" is for absent keys
+            // (and a rule that is no mapping at all has had its own).
+            let present = |key: &str| item.as_map().is_none() || item.get(key).is_some();
             if rule.paths.is_empty() {
-                self.error_hint(
-                    item,
-                    format!("{what} has no `paths`"),
-                    "add `paths: [\"app/**\"]` (globs relative to the project directory)",
-                );
+                if !present("paths") {
+                    self.error_hint(
+                        item,
+                        format!("{what} has no `paths`"),
+                        "add `paths: [\"app/**\"]` (globs relative to the project directory)",
+                    );
+                }
                 ok = false;
             }
-            if rule.actions.is_empty() && ok {
+            if rule.actions.is_empty() && ok && !present("actions") {
                 self.error_hint(
                     item,
                     format!("{what} has no `actions`"),
@@ -1496,7 +1537,7 @@ impl<'a> Decoder<'a> {
                 );
                 ok = false;
             }
-            if ok {
+            if ok && !rule.actions.is_empty() {
                 rules.push(rule);
             }
         }

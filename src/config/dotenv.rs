@@ -1,5 +1,9 @@
 //! `.env` and `env_file` parsing: `KEY=value` lines, `export` prefixes, quotes and comments.
 
+/// What an env file's lines may be, for hints.
+pub const LINE_FORMS: &str =
+    "each line is `KEY=value`, `export KEY=value`, a bare `KEY`, or a `#` comment";
+
 /// One problem in an env file: a 1-based line and what is wrong with it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DotenvError {

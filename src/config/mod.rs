@@ -186,7 +186,10 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, LoadError> {
         None => Some(project_dir.join(".env")).filter(|p| p.is_file()),
     };
     if let Some(path) = env_path {
-        let text = read_text(&path).map_err(|d| LoadError::one(d, Sources::default()))?;
+        let text = read_text(&path).map_err(|d| {
+            let d = place(d, &path, &mut sources);
+            LoadError::one(d, std::mem::take(&mut sources))
+        })?;
         let file = sources.add(path.clone(), text.clone());
         // A bare `KEY` line sets nothing: `${KEY-default}` still sees it unset.
         match dotenv::parse(&text, &|name| opts.env.get(name).cloned()) {
@@ -194,6 +197,7 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, LoadError> {
             Err(e) => {
                 let d =
                     Diagnostic::error(format!("cannot parse {}: {}", path.display(), e.message))
+                        .hint(dotenv::LINE_FORMS)
                         .at(Some(Span {
                             pos: Pos {
                                 file: file as u16,
@@ -240,7 +244,7 @@ fn resolve(
         let text = match text {
             Ok(t) => t,
             Err(d) => {
-                errors.push(d);
+                errors.push(place(d, &path, &mut sources));
                 parse_failed = true;
                 continue;
             }
@@ -249,12 +253,15 @@ fn resolve(
         let mut node = match yaml::parse(sources.text(file as usize), file) {
             Ok(n) => n,
             Err(e) => {
-                let d = Diagnostic::error(format!("invalid YAML: {}", e.message)).at((e.pos.line
-                    > 0)
-                .then_some(Span {
-                    pos: e.pos,
-                    width: 1,
-                }));
+                let mut d =
+                    Diagnostic::error(format!("invalid YAML: {}", e.message)).at((e.pos.line > 0)
+                        .then_some(Span {
+                            pos: e.pos,
+                            width: 1,
+                        }));
+                if let Some(hint) = e.hint {
+                    d = d.hint(hint);
+                }
                 errors.push(d);
                 parse_failed = true;
                 continue;
@@ -343,14 +350,24 @@ fn resolve(
 pub(crate) fn read_text(path: &Path) -> Result<String, Diagnostic> {
     use std::io::Read;
     let shown = path.display();
-    let file = std::fs::File::open(path)
-        .map_err(|e| Diagnostic::error(format!("cannot read {shown}: {}", io_reason(&e))))?;
+    let unreadable = |e: &std::io::Error| {
+        let hint = match e.kind() {
+            std::io::ErrorKind::NotFound => {
+                "check the path; a relative one starts at the current directory"
+            }
+            std::io::ErrorKind::IsADirectory => "name a file in it, such as its dev.yml",
+            std::io::ErrorKind::PermissionDenied => "check the file's permissions",
+            _ => "check that it is a readable file",
+        };
+        Diagnostic::error(format!("cannot read {shown}: {}", io_reason(e))).hint(hint)
+    };
+    let file = std::fs::File::open(path).map_err(|e| unreadable(&e))?;
     // Read at most one byte past the limit: a device or a pipe reports no size, so the size
     // on disk cannot be trusted to stop an endless read.
     let mut bytes = Vec::new();
     file.take(MAX_FILE_BYTES + 1)
         .read_to_end(&mut bytes)
-        .map_err(|e| Diagnostic::error(format!("cannot read {shown}: {}", io_reason(&e))))?;
+        .map_err(|e| unreadable(&e))?;
     if bytes.len() as u64 > MAX_FILE_BYTES {
         return Err(Diagnostic::error(format!(
             "{shown} goes on past {} MiB; devenv refuses larger config files",
@@ -358,19 +375,52 @@ pub(crate) fn read_text(path: &Path) -> Result<String, Diagnostic> {
         ))
         .hint("is it a device or a pipe?"));
     }
-    String::from_utf8(bytes).map_err(|e| {
-        Diagnostic::error(format!(
-            "{shown} is not UTF-8 text (invalid byte at offset {})",
-            e.utf8_error().valid_up_to()
-        ))
-        .hint("is this really a YAML file?")
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
+        let line_start = valid.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+        let col = String::from_utf8_lossy(&valid[line_start..])
+            .chars()
+            .count()
+            + 1;
+        Diagnostic::error(format!("{shown} is not UTF-8 text"))
+            .hint("save it as UTF-8")
+            .at(Some(Span {
+                pos: Pos {
+                    file: UNPLACED,
+                    line: line as u32,
+                    col: col as u32,
+                },
+                width: 1,
+            }))
+    })?;
+    // A byte-order mark some editors write is not part of the first key.
+    Ok(match text.strip_prefix('\u{feff}') {
+        Some(rest) => rest.to_owned(),
+        None => text,
     })
+}
+
+/// The file index of a span [`read_text`] found before the file had a place in `Sources`.
+const UNPLACED: u16 = u16::MAX;
+
+/// Gives an unplaced span of `d` its file: the text, decoded lossily, joins `sources`, so the
+/// error can quote the line it points at.
+fn place(mut d: Diagnostic, path: &Path, sources: &mut Sources) -> Diagnostic {
+    if let Some(span) = d.span.as_mut().filter(|s| s.pos.file == UNPLACED) {
+        let text = std::fs::read(path)
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default();
+        span.pos.file = sources.add(path.to_owned(), text) as u16;
+    }
+    d
 }
 
 fn io_reason(e: &std::io::Error) -> String {
     match e.kind() {
         std::io::ErrorKind::NotFound => "no such file".into(),
         std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        std::io::ErrorKind::IsADirectory => "it is a directory".into(),
         _ => e.to_string(),
     }
 }

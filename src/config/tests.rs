@@ -136,7 +136,7 @@ fn error_rules() {
         (
             "non-scalar environment value",
             "services:\n  web:\n    image: a\n    environment:\n      A: [1, 2]\n",
-            "error: environment variable of service `web` `A` must be a string, number or boolean, found a list\n --> dev.yml:5:10\n  |\n5 |       A: [1, 2]\n  |          ^\n  = hint: quote the value, or write it on one line\n",
+            "error: `environment` of service `web`: `A` must be a string, number or boolean, found a list\n --> dev.yml:5:10\n  |\n5 |       A: [1, 2]\n  |          ^\n  = hint: quote the value, or write it on one line\n",
         ),
         (
             "required interpolation unset",
@@ -293,7 +293,7 @@ fn binary_garbage_is_an_error() {
     assert_eq!(
         e.render(tmp.path()).lines().next().unwrap(),
         format!(
-            "error: {} is not UTF-8 text (invalid byte at offset 0)",
+            "error: {} is not UTF-8 text",
             tmp.path().join("dev.yml").display()
         )
     );

@@ -119,6 +119,7 @@ fn options() -> serde_saphyr::Options {
 pub struct ParseError {
     pub message: String,
     pub pos: Pos,
+    pub hint: Option<String>,
 }
 
 /// Parses one YAML document. An empty document is an empty mapping's worth of nothing: `Null`.
@@ -149,12 +150,42 @@ pub fn parse(text: &str, file: u16) -> Result<Node, ParseError> {
                     line: 0,
                     col: 0,
                 });
-            Err(ParseError {
-                message: plain_message(&e.without_snippet().to_string()),
-                pos,
-            })
+            let raw = e.without_snippet().to_string();
+            let (message, hint) = explain(&raw, text, pos);
+            Err(ParseError { message, pos, hint })
         }
     }
+}
+
+/// The parser's message in devenv's words, with a hint where one helps.
+fn explain(raw: &str, text: &str, pos: Pos) -> (String, Option<String>) {
+    if let Some(rest) = raw.strip_prefix("duplicate mapping key: ") {
+        let key = rest.split(',').next().unwrap_or(rest).trim();
+        let here = pos.line as usize;
+        // The first occurrence: the nearest line above at the same indentation with that key.
+        let above: Vec<&str> = text.lines().take(here.saturating_sub(1)).collect();
+        let first = above
+            .iter()
+            .enumerate()
+            .rev()
+            .find(|(_, l)| {
+                let indent = l.len() - l.trim_start().len();
+                indent + 1 == pos.col as usize && l.trim_start().starts_with(&format!("{key}:"))
+            })
+            .map(|(i, _)| i + 1);
+        let hint = match first {
+            Some(line) => {
+                format!("`{key}` is already set on line {line}; a key may appear once in a mapping")
+            }
+            None => "a key may appear once in a mapping; keep one of them".to_owned(),
+        };
+        return (format!("duplicate key `{key}`"), Some(hint));
+    }
+    let message = plain_message(raw);
+    let hint = raw
+        .contains("tabs")
+        .then(|| "indent with spaces: YAML does not allow tabs in indentation".to_owned());
+    (message, hint)
 }
 
 /// Budget breaches are the parser's words for hostile or runaway input; say it in ours.

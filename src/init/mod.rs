@@ -204,6 +204,19 @@ pub fn detect(dir: &Path) -> Facts {
         }
     }
 
+    // Without a version file, package.json's `engines.node` (`22.3.0`, `>=18`, `^20.1`).
+    if node
+        && node_version.from.is_none()
+        && let Some(v) = read_optional(dir, "package.json", &mut notes)
+            .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+            .and_then(|json| json["engines"]["node"].as_str().and_then(engines_node))
+    {
+        node_version = Found {
+            value: v,
+            from: Some("package.json"),
+        };
+    }
+
     let sidekiq = if read_optional(dir, "Gemfile.lock", &mut notes)
         .as_deref()
         .is_some_and(lock_lists_sidekiq)
@@ -236,7 +249,8 @@ pub fn detect(dir: &Path) -> Facts {
 
 fn read_optional(dir: &Path, name: &'static str, notes: &mut Vec<String>) -> Option<String> {
     match std::fs::read_to_string(dir.join(name)) {
-        Ok(text) => Some(text),
+        // Some editors start a file with a byte-order mark; it is not part of `3.2.2`.
+        Ok(text) => Some(text.trim_start_matches('\u{feff}').to_owned()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => {
             notes.push(format!("cannot read {name} ({e}); ignoring it"));
@@ -320,6 +334,21 @@ pub fn gemfile_ruby(gemfile: &str) -> Option<String> {
         let version = first_quoted(rest)?;
         is_tag_version(version).then(|| version.to_owned())
     })
+}
+
+/// The version an `engines.node` range starts from: `>=18 <21` gives `18`, `^20.1` gives
+/// `20.1`; `*` or a name gives none.
+pub fn engines_node(range: &str) -> Option<String> {
+    let start = range
+        .trim()
+        .trim_start_matches(['>', '=', '^', '~', 'v', ' ']);
+    let version: String = start
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.')
+        .collect();
+    let version = version.trim_end_matches('.');
+    (!version.is_empty() && version.starts_with(|c: char| c.is_ascii_digit()))
+        .then(|| version.to_owned())
 }
 
 /// `.node-version` / `.nvmrc`: `20`, `20.11.1` or `v20.11.1`; aliases such as `lts/iron` give none.
