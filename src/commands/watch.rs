@@ -47,18 +47,20 @@ pub async fn run(global: &GlobalArgs, args: &WatchArgs) -> Result<(), Error> {
 }
 
 /// The rules that concern `services` (all rules when none are named).
-pub fn rules_for(project: &Project, services: &[String]) -> Vec<WatchRule> {
+/// Each with its number in the config (from 1), which is how reports name it.
+pub fn rules_for(project: &Project, services: &[String]) -> (Vec<WatchRule>, Vec<usize>) {
     project
         .watch
         .iter()
-        .filter(|r| {
+        .enumerate()
+        .filter(|(_, r)| {
             services.is_empty()
                 || r.actions
                     .iter()
                     .any(|a| action_services(a).iter().any(|s| services.contains(s)))
         })
-        .cloned()
-        .collect()
+        .map(|(i, r)| (r.clone(), i + 1))
+        .unzip()
 }
 
 fn action_services(a: &WatchAction) -> Vec<String> {
@@ -104,7 +106,7 @@ pub async fn watch_project(
     json: bool,
     stop: impl std::future::Future<Output = ()>,
 ) -> Result<(), Error> {
-    let rules = rules_for(project, services);
+    let (rules, numbers) = rules_for(project, services);
     if rules.is_empty() {
         return Err(Error::with_hint(
             "there are no watch rules to run",
@@ -115,7 +117,7 @@ pub async fn watch_project(
     let ctx = Rc::new(Ctx {
         engine,
         project,
-        report: WatchReporter::new(json, &project.dir),
+        report: WatchReporter::new(json, &project.dir, numbers),
         printer: LogPrinter::new(&names, true),
         status: Status::new(project.services.keys()),
         rules: rules.clone(),
@@ -416,7 +418,7 @@ async fn run_action(
             target,
         } => {
             let id = container_of(ctx, service).await?;
-            sync(engine, &id, source, target, paths).await?;
+            sync(engine, &id, &ctx.project.dir, source, target, paths).await?;
             Ok(Outcome::ok())
         }
     }
@@ -424,9 +426,13 @@ async fn run_action(
 
 /// Copies the changed paths under `source` into `target` in the container through the
 /// archive API, and deletes there what is gone here. No paths (a rescan) syncs everything.
+/// Inside a directory that is copied whole (new, or everything), what the watch ignores
+/// (node_modules, editor swap files, .gitignore'd paths) stays behind, as it never fires a
+/// rule either; a directory the rule names explicitly is copied as it is.
 async fn sync(
     engine: &Engine,
     id: &str,
+    project_dir: &Path,
     source: &Path,
     target: &str,
     paths: &[PathBuf],
@@ -434,35 +440,49 @@ async fn sync(
     // The watch reports resolved paths; `source` comes from the config as written, which
     // may run through a symlink (a project opened with `-f link/dev.yml`).
     let resolved = std::fs::canonicalize(source).unwrap_or_else(|_| source.to_owned());
-    let mut present = Vec::new();
+    let mut present: Vec<PathBuf> = Vec::new();
     let mut gone = Vec::new();
     if paths.is_empty() {
-        present.push(".".to_owned());
+        present.push(PathBuf::from("."));
     }
     for p in paths {
         let Ok(rel) = p.strip_prefix(&resolved) else {
             continue;
         };
-        let rel = rel.display().to_string();
-        if rel.is_empty() {
+        if rel.as_os_str().is_empty() {
             continue;
         }
         if p.symlink_metadata().is_ok() {
-            present.push(rel);
+            present.push(rel.to_path_buf());
         } else {
-            gone.push(format!("{}/{rel}", target.trim_end_matches('/')));
+            gone.push(format!(
+                "{}/{}",
+                target.trim_end_matches('/'),
+                rel.to_string_lossy()
+            ));
         }
+    }
+    // Deletions first: a directory replaced by a file must be gone before the file arrives
+    // (the upload replaces it; deleting its old files afterwards would fail on the file).
+    if !gone.is_empty() {
+        engine.delete_paths(id, &gone).await?;
     }
     // Deeper paths are covered by a directory already being packed.
     present.sort();
-    let mut packed: Vec<String> = Vec::new();
+    let mut packed: Vec<PathBuf> = Vec::new();
     for rel in present {
-        if !packed.iter().any(|d| rel.starts_with(&format!("{d}/"))) {
+        if !packed.iter().any(|d| rel.starts_with(d)) {
             packed.push(rel);
         }
     }
     if !packed.is_empty() {
-        let tar = pack_paths(&resolved, &packed)?;
+        let root = std::fs::canonicalize(project_dir).unwrap_or_else(|_| project_dir.to_owned());
+        let (ignores, _) = crate::watch::filter::Ignores::load(&root);
+        let skip = |path: &Path, is_dir: bool| {
+            // Only what lies inside the project is judged by its ignore files.
+            path.starts_with(&root) && ignores.entry_ignored(path, Some(is_dir))
+        };
+        let tar = pack_paths(&resolved, &packed, &skip)?;
         match engine.upload(id, target, tar.clone()).await {
             Err(EngineError::NotFound {
                 kind: "directory", ..
@@ -473,9 +493,6 @@ async fn sync(
             }
             other => other?,
         }
-    }
-    if !gone.is_empty() {
-        engine.delete_paths(id, &gone).await?;
     }
     Ok(())
 }

@@ -1,6 +1,6 @@
 //! Copying files into a container and deleting paths inside it: the watch `sync` action.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use bollard::query_parameters::UploadToContainerOptions;
 use bytes::Bytes;
@@ -85,43 +85,19 @@ impl Engine {
     }
 }
 
-/// A tar of files under `root`, each stored under its relative path (`/`-separated), ready
-/// for [`Engine::upload`]. Directories among the paths are added with their contents.
-pub fn pack_paths(root: &Path, rel_paths: &[String]) -> Result<Bytes, EngineError> {
+/// A tar of files under `root`, each stored under its relative path, ready for
+/// [`Engine::upload`]. Directories among the paths are added with their contents, leaving out
+/// the entries `skip` names (given the absolute path and whether it is a directory). Paths stay
+/// `Path`s throughout: a file name that is not UTF-8 is packed as it is.
+pub fn pack_paths(
+    root: &Path,
+    rel_paths: &[PathBuf],
+    skip: &dyn Fn(&Path, bool) -> bool,
+) -> Result<Bytes, EngineError> {
     let mut builder = tar::Builder::new(Vec::new());
     builder.follow_symlinks(false);
     for rel in rel_paths {
-        let path = root.join(rel);
-        let meta = std::fs::symlink_metadata(&path)
-            .map_err(|e| EngineError::local(format!("read {}", path.display()), e))?;
-        if meta.is_dir() {
-            let mut header = header_for(&meta);
-            builder
-                .append_data(&mut header, format!("{rel}/"), std::io::empty())
-                .map_err(|e| EngineError::local(format!("pack {}", path.display()), e))?;
-            let mut children: Vec<String> = std::fs::read_dir(&path)
-                .map_err(|e| EngineError::local(format!("read {}", path.display()), e))?
-                .filter_map(|entry| entry.ok())
-                .map(|entry| format!("{rel}/{}", entry.file_name().to_string_lossy()))
-                .collect();
-            children.sort();
-            let nested = pack_paths(root, &children)?;
-            append_archive(&mut builder, &nested)?;
-        } else if meta.file_type().is_symlink() {
-            let target = std::fs::read_link(&path)
-                .map_err(|e| EngineError::local(format!("read {}", path.display()), e))?;
-            let mut header = header_for(&meta);
-            builder
-                .append_link(&mut header, rel, &target)
-                .map_err(|e| EngineError::local(format!("pack {}", path.display()), e))?;
-        } else {
-            let file = std::fs::File::open(&path)
-                .map_err(|e| EngineError::local(format!("read {}", path.display()), e))?;
-            let mut header = header_for(&meta);
-            builder
-                .append_data(&mut header, rel, file)
-                .map_err(|e| EngineError::local(format!("pack {}", path.display()), e))?;
-        }
+        pack_one(&mut builder, root, rel, skip)?;
     }
     let tar = builder
         .into_inner()
@@ -129,30 +105,45 @@ pub fn pack_paths(root: &Path, rel_paths: &[String]) -> Result<Bytes, EngineErro
     Ok(Bytes::from(tar))
 }
 
-/// Copies the entries of one archive into another.
-fn append_archive(builder: &mut tar::Builder<Vec<u8>>, tar: &[u8]) -> Result<(), EngineError> {
-    let mut archive = tar::Archive::new(tar);
-    let entries = archive
-        .entries()
-        .map_err(|e| EngineError::local("pack files", e))?;
-    for entry in entries {
-        let mut entry = entry.map_err(|e| EngineError::local("pack files", e))?;
-        let mut header = entry.header().clone();
-        let path = entry
-            .path()
-            .map_err(|e| EngineError::local("pack files", e))?
-            .into_owned();
-        match entry
-            .link_name()
-            .map_err(|e| EngineError::local("pack files", e))?
-        {
-            Some(target) => {
-                let target = target.into_owned();
-                builder.append_link(&mut header, &path, &target)
-            }
-            None => builder.append_data(&mut header, &path, &mut entry),
+fn pack_one(
+    builder: &mut tar::Builder<Vec<u8>>,
+    root: &Path,
+    rel: &Path,
+    skip: &dyn Fn(&Path, bool) -> bool,
+) -> Result<(), EngineError> {
+    let path = root.join(rel);
+    let failed =
+        |what: &str, e: std::io::Error| EngineError::local(format!("{what} {}", path.display()), e);
+    let meta = std::fs::symlink_metadata(&path).map_err(|e| failed("read", e))?;
+    let mut header = header_for(&meta);
+    if meta.is_dir() {
+        // `rel/`: the trailing slash marks a directory entry.
+        builder
+            .append_data(&mut header, rel.join(""), std::io::empty())
+            .map_err(|e| failed("pack", e))?;
+        let mut children: Vec<(PathBuf, bool)> = std::fs::read_dir(&path)
+            .map_err(|e| failed("read", e))?
+            .filter_map(|entry| entry.ok())
+            .map(|entry| {
+                let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+                (rel.join(entry.file_name()), is_dir)
+            })
+            .filter(|(child, is_dir)| !skip(&root.join(child), *is_dir))
+            .collect();
+        children.sort();
+        for (child, _) in children {
+            pack_one(builder, root, &child, skip)?;
         }
-        .map_err(|e| EngineError::local("pack files", e))?;
+    } else if meta.file_type().is_symlink() {
+        let target = std::fs::read_link(&path).map_err(|e| failed("read", e))?;
+        builder
+            .append_link(&mut header, rel, &target)
+            .map_err(|e| failed("pack", e))?;
+    } else {
+        let file = std::fs::File::open(&path).map_err(|e| failed("read", e))?;
+        builder
+            .append_data(&mut header, rel, file)
+            .map_err(|e| failed("pack", e))?;
     }
     Ok(())
 }

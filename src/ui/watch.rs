@@ -12,6 +12,7 @@ use crate::watch::WatchEvent;
 pub struct WatchReporter {
     json: bool,
     project_dir: PathBuf,
+    numbers: Vec<usize>,
 }
 
 /// How an action ended.
@@ -37,12 +38,23 @@ fn seconds(d: Duration) -> String {
 }
 
 impl WatchReporter {
-    pub fn new(json: bool, project_dir: &Path) -> WatchReporter {
+    /// `numbers`: each watched rule's number in the config, by its index among the rules
+    /// watched (`devenv watch web` watches some of them, and still names them as written).
+    pub fn new(json: bool, project_dir: &Path, numbers: Vec<usize>) -> WatchReporter {
         // Changed paths arrive resolved (the watch walks the canonical tree); a project
         // reached through a symlink must still print them relative to itself.
         let project_dir =
             std::fs::canonicalize(project_dir).unwrap_or_else(|_| project_dir.to_owned());
-        WatchReporter { json, project_dir }
+        WatchReporter {
+            json,
+            project_dir,
+            numbers,
+        }
+    }
+
+    /// The number the user knows a rule by.
+    fn number(&self, index: usize) -> usize {
+        self.numbers.get(index).copied().unwrap_or(index + 1)
     }
 
     pub fn is_json(&self) -> bool {
@@ -62,7 +74,7 @@ impl WatchReporter {
             if let Some(fields) = value.as_object_mut()
                 && let Some(i) = fields.remove("rule_index").and_then(|v| v.as_u64())
             {
-                fields.insert("rule".to_owned(), json!(i + 1));
+                fields.insert("rule".to_owned(), json!(self.number(i as usize)));
             }
             self.emit(value);
             return;
@@ -86,7 +98,10 @@ impl WatchReporter {
                         .to_string(),
                     many => format!("{} files", many.len()),
                 };
-                super::warn(&format!("{what} changed → rule {}", rule_index + 1));
+                super::warn(&format!(
+                    "{what} changed → rule {}",
+                    self.number(*rule_index)
+                ));
             }
             WatchEvent::Rescan { reason, .. } => super::warn(&format!(
                 "rescanned the tree: {reason}; every rule runs once"
@@ -97,9 +112,11 @@ impl WatchReporter {
 
     pub fn action_started(&self, rule: usize, action: &str) {
         if self.json {
-            self.emit(json!({"event": "action_started", "rule": rule + 1, "action": action}));
+            self.emit(
+                json!({"event": "action_started", "rule": self.number(rule), "action": action}),
+            );
         } else {
-            super::warn(&format!("  rule {}: {action}", rule + 1));
+            super::warn(&format!("  rule {}: {action}", self.number(rule)));
         }
     }
 
@@ -107,7 +124,7 @@ impl WatchReporter {
         if self.json {
             self.emit(json!({
                 "event": "action_finished",
-                "rule": rule + 1,
+                "rule": self.number(rule),
                 "action": action,
                 "status": if f.ok { "ok" } else { "failed" },
                 "exit_code": f.exit_code,
@@ -119,7 +136,7 @@ impl WatchReporter {
         if f.ok {
             super::warn(&format!(
                 "  rule {}: {action}: done in {}",
-                rule + 1,
+                self.number(rule),
                 seconds(f.duration)
             ));
             return;
@@ -130,7 +147,7 @@ impl WatchReporter {
             .unwrap_or_else(|| "error".to_owned());
         let mut text = format!(
             "  rule {}: {action}: failed ({code}) in {}",
-            rule + 1,
+            self.number(rule),
             seconds(f.duration)
         );
         for line in f.tail {
