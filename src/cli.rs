@@ -215,8 +215,11 @@ pub struct RunArgs {
     #[arg(long)]
     pub no_deps: bool,
     /// Keep the container after it exits (by default it is removed)
-    #[arg(long)]
+    #[arg(long, conflicts_with = "rm")]
     pub keep: bool,
+    /// Remove the container after it exits: the default, accepted for compose habits
+    #[arg(long)]
+    pub rm: bool,
     /// Set an environment variable (KEY=VALUE, or KEY to take it from here)
     #[arg(short = 'e', long = "env", value_name = "KEY=VALUE")]
     pub env: Vec<String>,

@@ -158,7 +158,7 @@ impl BuildContext {
             None => {
                 // Outside the context: send it alongside under a name no context file has.
                 let name = ".devenv.Dockerfile".to_owned();
-                packer.add_file(&dockerfile_abs, &name)?;
+                packer.add_file(&dockerfile_abs, Path::new(&name))?;
                 name
             }
         };
@@ -204,7 +204,12 @@ impl Packer {
             .map_err(|e| read_err(dir, e))?;
         entries.sort();
         for path in entries {
-            let Some(rel) = path.strip_prefix(root).ok().and_then(rel_string) else {
+            let Ok(rel_path) = path.strip_prefix(root) else {
+                continue;
+            };
+            // `rel` (lossy text) is for matching .dockerignore; the archive gets the name's
+            // own bytes, so a file not named in UTF-8 arrives under its name.
+            let Some(rel) = rel_string(rel_path) else {
                 continue;
             };
             let meta = fs::symlink_metadata(&path).map_err(|e| read_err(&path, e))?;
@@ -217,7 +222,7 @@ impl Packer {
                 if !excluded {
                     let mut header = header_for(&meta);
                     self.builder
-                        .append_data(&mut header, format!("{rel}/"), io::empty())
+                        .append_data(&mut header, rel_path.join(""), io::empty())
                         .map_err(|e| EngineError::local("pack the build context", e))?;
                 }
                 self.walk(root, &path, ignore, always)?;
@@ -227,18 +232,18 @@ impl Packer {
                 let target = fs::read_link(&path).map_err(|e| read_err(&path, e))?;
                 let mut header = header_for(&meta);
                 self.builder
-                    .append_link(&mut header, &rel, &target)
+                    .append_link(&mut header, rel_path, &target)
                     .map_err(|e| EngineError::local("pack the build context", e))?;
                 self.files += 1;
             } else if kind.is_file() {
-                self.add_file(&path, &rel)?;
+                self.add_file(&path, rel_path)?;
             }
             // Sockets, fifos and devices cannot go into a build context; the CLI skips them too.
         }
         Ok(())
     }
 
-    fn add_file(&mut self, path: &Path, name: &str) -> Result<(), EngineError> {
+    fn add_file(&mut self, path: &Path, name: &Path) -> Result<(), EngineError> {
         let file = fs::File::open(path)
             .map_err(|e| EngineError::local(format!("read {}", path.display()), e))?;
         let meta = file
