@@ -766,13 +766,18 @@ pub async fn converge(
     remove_orphans: bool,
     status: &Status,
 ) -> Result<Converged, Error> {
-    // The two reads a no-op needs, side by side: the project's containers and its images.
-    let (containers, images) = tokio::join!(
-        engine.list(&project.name, true),
-        ensure_images(engine, project, services, opts.build, status)
-    );
-    let containers: Vec<ContainerInfo> = containers?.into_iter().filter(|c| !c.oneoff).collect();
-    let images = images?;
+    let containers: Vec<ContainerInfo> = engine
+        .list(&project.name, true)
+        .await?
+        .into_iter()
+        .filter(|c| !c.oneoff)
+        .collect();
+    // A no-op costs that one read: when every service has a container still showing its
+    // image by name, the images are there and unchanged.
+    let images = match images_of_containers(project, services, &containers, opts.build) {
+        Some(images) => images,
+        None => ensure_images(engine, project, services, opts.build, status).await?,
+    };
     let desired = desired_layers(project, services, &images);
     let known: BTreeSet<String> = project.services.keys().cloned().collect();
     let plan = crate::plan::diff::diff(
@@ -832,6 +837,35 @@ fn renew_stale_networks(plan: &mut Plan, desired: &[Vec<Desired>], created: &BTr
     }
 }
 
+/// The image ids of `services` read off their containers, when that says all there is to know:
+/// the engine lists a container's image by the name it was made from only while that name still
+/// points at the container's image (a rebuilt or re-pulled tag shows the old id instead). `None`
+/// when something must be asked of the engine: a service without a container, a moved tag,
+/// `--build`, or a pull_policy that acts on every `up`.
+fn images_of_containers(
+    project: &Project,
+    services: &BTreeSet<String>,
+    containers: &[ContainerInfo],
+    mode: BuildMode,
+) -> Option<BTreeMap<String, String>> {
+    if mode == BuildMode::Always {
+        return None;
+    }
+    let mut images = BTreeMap::new();
+    for name in services {
+        let s = &project.services[name];
+        if matches!(s.pull_policy, Some(PullPolicy::Always | PullPolicy::Build)) {
+            return None;
+        }
+        let reference = image_name(project, name, s);
+        let container = containers
+            .iter()
+            .find(|c| &c.service == name && c.image == reference)?;
+        images.insert(reference, container.image_id.clone());
+    }
+    Some(images)
+}
+
 /// Resolves on the first SIGINT or SIGTERM that arrives after this call. The listeners are set
 /// up here, not when the future is first polled: once tokio handles a signal its default action
 /// (ending devenv) is gone, so a Ctrl-C between setup and the first poll would otherwise be lost.
@@ -854,5 +888,69 @@ pub fn interrupted() -> impl std::future::Future<Output = ()> + Send + 'static {
                 let _ = tokio::signal::ctrl_c().await;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn container(service: &str, image: &str, id: &str) -> ContainerInfo {
+        ContainerInfo {
+            id: format!("c-{service}"),
+            name: format!("p-{service}-1"),
+            service: service.to_owned(),
+            oneoff: false,
+            config_hash: None,
+            config_json: None,
+            image: image.to_owned(),
+            image_id: id.to_owned(),
+            state: ContainerState::Running,
+            status: String::new(),
+            health: None,
+            exit_code: None,
+            ports: Vec::new(),
+            created: 0,
+            labels: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn containers_answer_for_their_images_only_while_the_names_hold() {
+        let dir = std::path::Path::new("/p");
+        let yaml = "services:\n  web: {image: 'busybox:1'}\n  db: {image: 'redis:7'}\n  job: {image: 'busybox:1', pull_policy: always}\n";
+        let project = crate::config::load_text(yaml, dir).unwrap().project;
+        let both: BTreeSet<String> = ["web".into(), "db".into()].into();
+        let up = [
+            container("web", "busybox:1", "sha256:a"),
+            container("db", "redis:7", "sha256:b"),
+        ];
+        let images = images_of_containers(&project, &both, &up, BuildMode::Missing).unwrap();
+        assert_eq!(images["busybox:1"], "sha256:a");
+        assert_eq!(images["redis:7"], "sha256:b");
+        // A tag moved since: the engine lists the old image by id.
+        let moved = [
+            container("web", "sha256:a", "sha256:a"),
+            container("db", "redis:7", "sha256:b"),
+        ];
+        assert_eq!(
+            images_of_containers(&project, &both, &moved, BuildMode::Missing),
+            None
+        );
+        // No container, `--build`, or a policy acting on every up: ask the engine.
+        assert_eq!(
+            images_of_containers(&project, &both, &up[..1], BuildMode::Missing),
+            None
+        );
+        assert_eq!(
+            images_of_containers(&project, &both, &up, BuildMode::Always),
+            None
+        );
+        let job: BTreeSet<String> = ["job".into()].into();
+        let job_up = [container("job", "busybox:1", "sha256:a")];
+        assert_eq!(
+            images_of_containers(&project, &job, &job_up, BuildMode::Missing),
+            None
+        );
     }
 }
