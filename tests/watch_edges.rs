@@ -9,16 +9,16 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdout, Command, Output, Stdio};
-use std::sync::mpsc::{self, Receiver};
-use std::sync::{Arc, Mutex};
+use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use common::{Cleanup, PROJECT_LABEL, TEST_IMAGE, docker, docker_ok, ensure_test_image};
+use common::watch::{
+    IDLE, Project, Setup, Watcher, change_with, in_container, kind, paths_of, stdout_of,
+};
+use common::{TEST_IMAGE, docker_ok};
 
 /// How long any single expected event may take on a loaded machine.
 const PATIENCE: Duration = Duration::from_secs(30);
@@ -27,8 +27,12 @@ const PATIENCE: Duration = Duration::from_secs(30);
 /// debounce below (but the 1.5 s one, whose test waits on its own) and longer than any action.
 const SETTLE: Duration = Duration::from_millis(2500);
 
-/// A main container that stops at once on `docker stop`.
-const IDLE: &str = r#"["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]"#;
+/// The harness settings of this suite.
+const SETUP: Setup = Setup {
+    prefix: "wedge",
+    patience: PATIENCE,
+    settle: SETTLE,
+};
 
 /// The busybox service `app`, nothing mounted.
 fn app() -> String {
@@ -42,315 +46,12 @@ fn exec_rule(paths: &str) -> String {
     )
 }
 
-struct Project {
-    dir: tempfile::TempDir,
-    /// The canonical project directory: the watch reports paths under it.
-    root: PathBuf,
-    name: String,
-    _cleanup: Cleanup,
-}
-
-impl Project {
-    fn new(services: &str, watch: &str) -> Project {
-        ensure_test_image();
-        let name = format!("wedge-{}", common::unique_project());
-        let cleanup = Cleanup::new(&name);
-        let dir = tempfile::Builder::new()
-            .prefix("devenv-wedge-")
-            .tempdir()
-            .expect("temp dir");
-        let yaml = format!("services:\n{services}\nwatch:\n{watch}\n");
-        std::fs::write(dir.path().join("dev.yml"), yaml).expect("write dev.yml");
-        let root = std::fs::canonicalize(dir.path()).expect("canonical project dir");
-        Project {
-            dir,
-            root,
-            name,
-            _cleanup: cleanup,
-        }
-    }
-
-    fn path(&self, rel: &str) -> PathBuf {
-        self.dir.path().join(rel)
-    }
-
-    /// `rel` as the watch reports it.
-    fn abs(&self, rel: &str) -> String {
-        self.root.join(rel).display().to_string()
-    }
-
-    fn write(&self, rel: &str, content: impl AsRef<[u8]>) {
-        let path = self.path(rel);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).expect("create parent dirs");
-        }
-        std::fs::write(&path, content).expect("write file");
-    }
-
-    fn mkdir(&self, rel: &str) {
-        std::fs::create_dir_all(self.path(rel)).expect("mkdir -p");
-    }
-
-    fn devenv(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_devenv"));
-        cmd.arg("-p")
-            .arg(&self.name)
-            .args(args)
-            .current_dir(self.dir.path())
-            .env_remove("DEVENV_PROJECT_NAME")
-            .env_remove("DOCKER_HOST")
-            .env_remove("DOCKER_CONTEXT")
-            .env("NO_COLOR", "1");
-        cmd
-    }
-
-    fn up(&self) {
-        let out = self.devenv(&["up", "-d"]).output().expect("run devenv up");
-        assert_success("devenv up -d", &out);
-    }
-
-    /// Starts `devenv watch --json ARGS...` and waits for its `ready` event.
-    fn watch(&self, args: &[&str]) -> Watcher {
-        let mut all = vec!["watch", "--json"];
-        all.extend_from_slice(args);
-        let mut w = spawn(self.devenv(&all));
-        w.wait_for("the ready event", |e| kind(e) == "ready");
-        w
-    }
-
-    /// Every container of the project, one-off ones included.
-    fn containers(&self) -> Vec<String> {
-        let filter = format!("label={PROJECT_LABEL}={}", self.name);
-        docker_ok(&["ps", "-aq", "--filter", &filter])
-            .lines()
-            .map(str::to_owned)
-            .collect()
-    }
-
-    /// The id of the service's one running main container.
-    fn container(&self, service: &str) -> String {
-        let project = format!("label={PROJECT_LABEL}={}", self.name);
-        let service = format!("label=dev.devenv.service={service}");
-        let id = docker_ok(&["ps", "-q", "--filter", &project, "--filter", &service]);
-        assert!(
-            !id.is_empty() && !id.contains('\n'),
-            "expected one running container of {service}, found {id:?}"
-        );
-        id
-    }
-}
-
-fn assert_success(what: &str, out: &Output) {
-    assert!(
-        out.status.success(),
-        "{what} failed ({}):\n{}{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// `docker exec ID ARGS...` with its output.
-fn in_container(id: &str, args: &[&str]) -> Output {
-    let mut all = vec!["exec", id];
-    all.extend_from_slice(args);
-    docker(&all)
-}
-
-fn stdout_of(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn kind(event: &Value) -> &str {
-    event["event"].as_str().unwrap_or("")
-}
-
-fn paths_of(change: &Value) -> Vec<String> {
-    change["paths"]
-        .as_array()
-        .unwrap_or_else(|| panic!("change without paths: {change}"))
-        .iter()
-        .map(|p| {
-            p.as_str()
-                .unwrap_or_else(|| panic!("a path that is not a string: {change}"))
-                .to_owned()
-        })
-        .collect()
-}
-
-/// A change event listing `path`.
-fn change_with(path: &str) -> impl Fn(&Value) -> bool + '_ {
-    move |e| kind(e) == "change" && paths_of(e).iter().any(|p| p == path)
-}
-
-/// A running `devenv watch --json`; killed when dropped, also when the test panicked.
-struct Watcher {
-    child: Child,
-    /// Stdout lines; `Err` for a last line without its newline.
-    lines: Receiver<Result<String, String>>,
-    seen: Vec<Value>,
-    stderr: Arc<Mutex<String>>,
-}
-
-fn spawn(mut cmd: Command) -> Watcher {
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn devenv watch");
-    let stdout = child.stdout.take().expect("piped stdout");
-    let mut pipe = child.stderr.take().expect("piped stderr");
-    let stderr = Arc::new(Mutex::new(String::new()));
-    {
-        let stderr = Arc::clone(&stderr);
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = pipe.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                if let Ok(mut s) = stderr.lock() {
-                    s.push_str(&String::from_utf8_lossy(&buf[..n]));
-                }
-            }
-        });
-    }
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || read_lines(stdout, &tx));
-    Watcher {
-        child,
-        lines: rx,
-        seen: Vec::new(),
-        stderr,
-    }
-}
-
-fn read_lines(stdout: ChildStdout, tx: &mpsc::Sender<Result<String, String>>) {
-    let mut reader = BufReader::new(stdout);
-    loop {
-        let mut line = String::new();
-        match reader.read_line(&mut line) {
-            Ok(0) | Err(_) => return,
-            Ok(_) => {
-                let msg = match line.strip_suffix('\n') {
-                    Some(text) => Ok(text.to_owned()),
-                    None => Err(line),
-                };
-                if tx.send(msg).is_err() {
-                    return;
-                }
-            }
-        }
-    }
-}
-
-impl Watcher {
-    /// The next event within `timeout`. Every stdout line must be one JSON object with an
-    /// `event` name.
-    fn next(&mut self, timeout: Duration) -> Option<Value> {
-        let text = match self.lines.recv_timeout(timeout) {
-            Ok(Ok(text)) => text,
-            Ok(Err(partial)) => panic!("stdout ended inside a line: {partial:?}"),
-            Err(_) => return None,
-        };
-        let value: Value = serde_json::from_str(&text)
-            .unwrap_or_else(|e| panic!("stdout line is not JSON ({e}): {text:?}"));
-        assert!(value.is_object(), "stdout line is not an object: {text}");
-        assert!(value["event"].is_string(), "no `event` name: {text}");
-        self.seen.push(value.clone());
-        Some(value)
-    }
-
-    fn wait_for(&mut self, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.next(left) {
-                Some(e) if pred(&e) => return e,
-                Some(_) => {}
-                None => panic!(
-                    "no {what} within {PATIENCE:?}; events: {:#?}\nstderr: {}",
-                    self.seen,
-                    self.stderr_text()
-                ),
-            }
-        }
-    }
-
-    /// Waits for the `n`th `action_finished` counted from the start.
-    fn finished(&mut self, n: usize) -> Value {
-        while self.count("action_finished") < n {
-            self.wait_for(&format!("action_finished #{n}"), |e| {
-                kind(e) == "action_finished"
-            });
-        }
-        self.of_kind("action_finished")[n - 1].clone()
-    }
-
-    /// Takes in whatever arrives until SETTLE passes without an event.
-    fn settle(&mut self) {
-        while self.next(SETTLE).is_some() {}
-    }
-
-    /// Settles, then returns how many events there are so far (a mark for `since`).
-    fn mark(&mut self) -> usize {
-        self.settle();
-        self.seen.len()
-    }
-
-    /// Events of kind `name` after mark `from`.
-    fn since(&self, from: usize, name: &str) -> Vec<Value> {
-        self.seen[from..]
-            .iter()
-            .filter(|e| kind(e) == name)
-            .cloned()
-            .collect()
-    }
-
-    fn of_kind(&self, name: &str) -> Vec<Value> {
-        self.since(0, name)
-    }
-
-    fn count(&self, name: &str) -> usize {
-        self.of_kind(name).len()
-    }
-
-    /// Every path of the change events after mark `from`.
-    fn changed_since(&self, from: usize) -> Vec<String> {
-        self.since(from, "change")
-            .iter()
-            .flat_map(paths_of)
-            .collect()
-    }
-
-    fn stderr_text(&self) -> String {
-        self.stderr.lock().map(|s| s.clone()).unwrap_or_default()
-    }
-
-    fn assert_alive(&mut self) {
-        if let Ok(Some(status)) = self.child.try_wait() {
-            panic!(
-                "devenv watch exited ({status}); stderr: {}",
-                self.stderr_text()
-            );
-        }
-    }
-}
-
-impl Drop for Watcher {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Directories that move, vanish and appear.
 
 #[test]
 fn a_renamed_directory_is_watched_under_its_new_name() {
-    let p = Project::new(&app(), &exec_rule(r#""src/**""#));
+    let p = Project::new(&SETUP, &app(), &exec_rule(r#""src/**""#));
     p.write("src/a/x.txt", "1\n");
     p.write("src/a/deep/y.txt", "1\n");
     let mut w = p.watch(&[]);
@@ -362,20 +63,18 @@ fn a_renamed_directory_is_watched_under_its_new_name() {
     let from = w.mark();
 
     // Edits inside the renamed tree, at both depths, afterwards.
-    p.write("src/b/x.txt", "2\n");
-    w.wait_for(
-        "an edit in the renamed dir",
-        change_with(&p.abs("src/b/x.txt")),
-    );
-    p.write("src/b/deep/y.txt", "2\n");
-    w.wait_for(
+    w.write_seen(&p, "src/b/x.txt", "2\n", "an edit in the renamed dir");
+    w.write_seen(
+        &p,
+        "src/b/deep/y.txt",
+        "2\n",
         "an edit deep in the renamed dir",
-        change_with(&p.abs("src/b/deep/y.txt")),
     );
-    p.write("src/b/deep/new.txt", "new\n");
-    w.wait_for(
+    w.write_seen(
+        &p,
+        "src/b/deep/new.txt",
+        "new\n",
         "a new file deep in the renamed dir",
-        change_with(&p.abs("src/b/deep/new.txt")),
     );
     w.settle();
     // Nothing is ever reported under the old name once it is gone.
@@ -387,23 +86,25 @@ fn a_renamed_directory_is_watched_under_its_new_name() {
     assert!(stale.is_empty(), "stale paths {stale:?}; {:#?}", w.seen);
 
     // The old name re-created as a new directory is watched too.
-    p.write("src/a/z.txt", "z\n");
-    w.wait_for(
+    w.write_seen(
+        &p,
+        "src/a/z.txt",
+        "z\n",
         "a file in the re-created old name",
-        change_with(&p.abs("src/a/z.txt")),
     );
     w.mark();
-    p.write("src/a/z.txt", "zz\n");
-    w.wait_for(
+    w.write_seen(
+        &p,
+        "src/a/z.txt",
+        "zz\n",
         "an edit in the re-created old name",
-        change_with(&p.abs("src/a/z.txt")),
     );
     w.assert_alive();
 }
 
 #[test]
 fn a_directory_moved_out_of_the_project_is_no_longer_watched() {
-    let p = Project::new(&app(), &exec_rule(r#""**""#));
+    let p = Project::new(&SETUP, &app(), &exec_rule(r#""**""#));
     p.write("src/a/x.txt", "1\n");
     let outside = tempfile::tempdir().expect("outside dir");
     let mut w = p.watch(&[]);
@@ -422,16 +123,12 @@ fn a_directory_moved_out_of_the_project_is_no_longer_watched() {
         w.seen
     );
     // The watch is still fine for the project itself.
-    p.write("src/after.txt", "1\n");
-    w.wait_for(
-        "an edit in the project",
-        change_with(&p.abs("src/after.txt")),
-    );
+    w.write_seen(&p, "src/after.txt", "1\n", "an edit in the project");
 }
 
 #[test]
 fn a_directory_deleted_and_recreated_with_the_same_name_is_watched_again() {
-    let p = Project::new(&app(), &exec_rule(r#""src/**""#));
+    let p = Project::new(&SETUP, &app(), &exec_rule(r#""src/**""#));
     p.write("src/a/x.txt", "1\n");
     let mut w = p.watch(&[]);
 
@@ -441,38 +138,27 @@ fn a_directory_deleted_and_recreated_with_the_same_name_is_watched_again() {
     p.mkdir("src/a");
     w.wait_for("the re-created dir", change_with(&p.abs("src/a")));
     w.mark();
-    p.write("src/a/x.txt", "2\n");
-    w.wait_for(
-        "a file in the re-created dir",
-        change_with(&p.abs("src/a/x.txt")),
-    );
+    w.write_seen(&p, "src/a/x.txt", "2\n", "a file in the re-created dir");
     w.mark();
-    p.write("src/a/x.txt", "3\n");
-    w.wait_for(
-        "an edit in the re-created dir",
-        change_with(&p.abs("src/a/x.txt")),
-    );
+    w.write_seen(&p, "src/a/x.txt", "3\n", "an edit in the re-created dir");
 
     // Deleted and re-created at once, faster than any debounce.
     w.mark();
     std::fs::remove_dir_all(p.path("src/a")).expect("rm -r src/a again");
-    p.write("src/a/sub/y.txt", "1\n");
-    w.wait_for(
-        "the quick re-create",
-        change_with(&p.abs("src/a/sub/y.txt")),
-    );
+    w.write_seen(&p, "src/a/sub/y.txt", "1\n", "the quick re-create");
     w.mark();
-    p.write("src/a/sub/y.txt", "2\n");
-    w.wait_for(
+    w.write_seen(
+        &p,
+        "src/a/sub/y.txt",
+        "2\n",
         "an edit after the quick re-create",
-        change_with(&p.abs("src/a/sub/y.txt")),
     );
     w.assert_alive();
 }
 
 #[test]
 fn a_deep_tree_made_at_once_is_watched_to_the_bottom() {
-    let p = Project::new(&app(), &exec_rule(r#""**""#));
+    let p = Project::new(&SETUP, &app(), &exec_rule(r#""**""#));
     let mut w = p.watch(&[]);
 
     // mkdir -p a/b/c/d/e && touch a/b/c/d/e/f, as fast as it goes.
@@ -485,24 +171,22 @@ fn a_deep_tree_made_at_once_is_watched_to_the_bottom() {
     assert_eq!(paths, sorted, "paths are sorted and distinct: {first}");
     w.mark();
 
-    p.write("a/b/c/d/e/f", "edited\n");
-    w.wait_for("an edit at the bottom", change_with(&p.abs("a/b/c/d/e/f")));
-    p.write("a/b/c/g", "new\n");
-    w.wait_for("a new file midway", change_with(&p.abs("a/b/c/g")));
-    p.write("a/b/c/d/e/h/i/j", "deeper\n");
-    w.wait_for("a deeper tree", change_with(&p.abs("a/b/c/d/e/h/i/j")));
+    w.write_seen(&p, "a/b/c/d/e/f", "edited\n", "an edit at the bottom");
+    w.write_seen(&p, "a/b/c/g", "new\n", "a new file midway");
+    w.write_seen(&p, "a/b/c/d/e/h/i/j", "deeper\n", "a deeper tree");
     w.mark();
-    p.write("a/b/c/d/e/h/i/j", "again\n");
-    w.wait_for(
+    w.write_seen(
+        &p,
+        "a/b/c/d/e/h/i/j",
+        "again\n",
         "an edit in the deeper tree",
-        change_with(&p.abs("a/b/c/d/e/h/i/j")),
     );
     w.assert_alive();
 }
 
 #[test]
 fn a_tree_moved_in_from_outside_fires_for_its_files_and_is_watched() {
-    let p = Project::new(&app(), &exec_rule(r#""src/**""#));
+    let p = Project::new(&SETUP, &app(), &exec_rule(r#""src/**""#));
     p.mkdir("src");
     let outside = tempfile::tempdir().expect("outside dir");
     std::fs::create_dir_all(outside.path().join("pkg/lib")).expect("mkdir outside");
@@ -516,10 +200,11 @@ fn a_tree_moved_in_from_outside_fires_for_its_files_and_is_watched() {
         "the files that came with the tree are listed: {change}"
     );
     w.mark();
-    p.write("src/pkg/lib/m.js", "2\n");
-    w.wait_for(
+    w.write_seen(
+        &p,
+        "src/pkg/lib/m.js",
+        "2\n",
         "an edit in the moved-in tree",
-        change_with(&p.abs("src/pkg/lib/m.js")),
     );
 }
 
@@ -528,7 +213,7 @@ fn a_tree_moved_in_from_outside_fires_for_its_files_and_is_watched() {
 
 #[test]
 fn symlinks_fire_as_themselves_and_are_not_followed() {
-    let p = Project::new(&app(), &exec_rule(r#""src/**""#));
+    let p = Project::new(&SETUP, &app(), &exec_rule(r#""src/**""#));
     p.write("src/real/a.txt", "1\n");
     p.write("src/cfg.txt", "plain\n");
     p.write("src/other.txt", "other\n");
@@ -540,8 +225,7 @@ fn symlinks_fire_as_themselves_and_are_not_followed() {
 
     // An edit of a file under a linked directory fires once, under its real path only.
     let from = w.mark();
-    p.write("src/real/a.txt", "2\n");
-    w.wait_for("the edit", change_with(&p.abs("src/real/a.txt")));
+    w.write_seen(&p, "src/real/a.txt", "2\n", "the edit");
     w.settle();
     let changed = w.changed_since(from);
     assert_eq!(changed, vec![p.abs("src/real/a.txt")], "{:#?}", w.seen);
@@ -568,6 +252,7 @@ fn symlinks_fire_as_themselves_and_are_not_followed() {
 #[test]
 fn a_file_replaced_by_a_symlink_syncs_as_a_symlink() {
     let p = Project::new(
+        &SETUP,
         &app(),
         r#"  - paths: ["src/**"]
     actions:
@@ -602,7 +287,7 @@ fn a_file_replaced_by_a_symlink_syncs_as_a_symlink() {
 fn gitignored_paths_do_not_fire_and_gitignore_edits_apply_while_watching() {
     // What a user expects: the .gitignore is the truth at every moment. Dropping a line makes
     // its paths fire from then on; adding one silences them — without restarting the watch.
-    let p = Project::new(&app(), &exec_rule(r#""**""#));
+    let p = Project::new(&SETUP, &app(), &exec_rule(r#""**""#));
     p.write(".gitignore", "generated/\n*.log\n");
     p.write("generated/out.js", "1\n");
     p.write("src/main.js", "1\n");
@@ -612,8 +297,7 @@ fn gitignored_paths_do_not_fire_and_gitignore_edits_apply_while_watching() {
     p.write("generated/out.js", "2\n");
     p.write("generated/new/deep.js", "2\n");
     p.write("src/debug.log", "x\n");
-    p.write("src/main.js", "2\n");
-    w.wait_for("the unignored edit", change_with(&p.abs("src/main.js")));
+    w.write_seen(&p, "src/main.js", "2\n", "the unignored edit");
     w.settle();
     assert_eq!(
         w.changed_since(from),
@@ -625,26 +309,24 @@ fn gitignored_paths_do_not_fire_and_gitignore_edits_apply_while_watching() {
     // Un-ignore generated/ while watching.
     p.write(".gitignore", "*.log\n");
     w.mark();
-    p.write("generated/out.js", "3\n");
-    w.wait_for(
+    w.write_seen(
+        &p,
+        "generated/out.js",
+        "3\n",
         "an edit in the un-ignored dir",
-        change_with(&p.abs("generated/out.js")),
     );
-    p.write("generated/new/deep.js", "3\n");
-    w.wait_for(
+    w.write_seen(
+        &p,
+        "generated/new/deep.js",
+        "3\n",
         "an edit deep in the un-ignored dir",
-        change_with(&p.abs("generated/new/deep.js")),
     );
 
     // Ignore src/ while watching.
     p.write(".gitignore", "*.log\nsrc/\n");
     let from = w.mark();
     p.write("src/main.js", "3\n");
-    p.write("generated/out.js", "4\n");
-    w.wait_for(
-        "the edit still watched",
-        change_with(&p.abs("generated/out.js")),
-    );
+    w.write_seen(&p, "generated/out.js", "4\n", "the edit still watched");
     w.settle();
     assert_eq!(
         w.changed_since(from),
@@ -658,6 +340,7 @@ fn gitignored_paths_do_not_fire_and_gitignore_edits_apply_while_watching() {
 #[test]
 fn a_rule_naming_an_ignored_directory_fires_for_it() {
     let p = Project::new(
+        &SETUP,
         &app(),
         &format!(
             "{}\n{}\n{}",
@@ -679,10 +362,11 @@ fn a_rule_naming_an_ignored_directory_fires_for_it() {
         change_with(&p.abs("node_modules/some-pkg/index.js")),
     );
     assert_eq!(change["rule"], 1, "{change}");
-    p.write("node_modules/some-pkg/lib/deep.js", "2\n");
-    w.wait_for(
+    w.write_seen(
+        &p,
+        "node_modules/some-pkg/lib/deep.js",
+        "2\n",
         "a new dir in the named package",
-        change_with(&p.abs("node_modules/some-pkg/lib/deep.js")),
     );
     p.write("build/out.txt", "2\n");
     let change = w.wait_for(
@@ -711,7 +395,7 @@ fn a_rule_naming_an_ignored_directory_fires_for_it() {
 
 #[test]
 fn public_assets_and_editor_temp_files_never_fire() {
-    let p = Project::new(&app(), &exec_rule(r#""**""#));
+    let p = Project::new(&SETUP, &app(), &exec_rule(r#""**""#));
     p.write("public/assets/app.js", "1\n");
     p.write("app/x.rb", "1\n");
     let mut w = p.watch(&[]);
@@ -724,8 +408,7 @@ fn public_assets_and_editor_temp_files_never_fire() {
     p.write("app/4913", "");
     p.write("tmp/cache/a", "1\n");
     p.write("log/development.log", "1\n");
-    p.write("app/x.rb", "2\n");
-    w.wait_for("the real edit", change_with(&p.abs("app/x.rb")));
+    w.write_seen(&p, "app/x.rb", "2\n", "the real edit");
     w.settle();
     let changed = w.changed_since(from);
     assert_eq!(changed, vec![p.abs("app/x.rb")], "{:#?}", w.seen);
@@ -734,6 +417,7 @@ fn public_assets_and_editor_temp_files_never_fire() {
 #[test]
 fn a_rules_ignore_globs_keep_it_quiet() {
     let p = Project::new(
+        &SETUP,
         &app(),
         r#"  - paths: ["src/**"]
     ignore: ["**/*.test.js", "src/vendor"]
@@ -748,8 +432,7 @@ fn a_rules_ignore_globs_keep_it_quiet() {
     p.write("src/deep/b.test.js", "1\n");
     p.write("src/vendor/lib.js", "2\n");
     p.write("src/vendor/new/x.js", "2\n");
-    p.write("src/a.js", "1\n");
-    w.wait_for("the edit not ignored", change_with(&p.abs("src/a.js")));
+    w.write_seen(&p, "src/a.js", "1\n", "the edit not ignored");
     w.settle();
     let changed = w.changed_since(from);
     // The new directory src/deep itself is not ignored, so it may be listed beside a.js.
@@ -766,6 +449,7 @@ fn a_rules_ignore_globs_keep_it_quiet() {
 #[test]
 fn a_long_debounce_coalesces_a_slow_burst_that_the_default_does_not() {
     let p = Project::new(
+        &SETUP,
         &app(),
         r#"  - paths: ["src/**"]
     debounce: 1500ms
@@ -807,6 +491,7 @@ fn a_long_debounce_coalesces_a_slow_burst_that_the_default_does_not() {
 #[test]
 fn sync_copies_odd_names_empty_dirs_quick_recreates_and_large_files() {
     let p = Project::new(
+        &SETUP,
         &app(),
         r#"  - paths: ["src/**"]
     actions:
@@ -883,6 +568,7 @@ fn sync_of_a_new_directory_leaves_out_ignored_files() {
     // What a user expects: the files that never fire a rule (node_modules/, *.swp, .git) are
     // not copied either; a host node_modules must never land over the container's.
     let p = Project::new(
+        &SETUP,
         &app(),
         r#"  - paths: ["src/**"]
     actions:
@@ -919,6 +605,7 @@ fn sync_of_a_new_directory_leaves_out_ignored_files() {
 #[test]
 fn json_events_parse_and_carry_their_documented_fields() {
     let p = Project::new(
+        &SETUP,
         &app(),
         r#"  - paths: ["src/**"]
     actions:
@@ -986,6 +673,7 @@ fn json_events_parse_and_carry_their_documented_fields() {
 #[test]
 fn a_run_action_leaves_no_container_behind() {
     let p = Project::new(
+        &SETUP,
         &app(),
         r#"  - paths: ["ok/**"]
     actions:
@@ -1037,6 +725,7 @@ fn watch_service_runs_only_the_rules_concerning_it() {
         app()
     );
     let p = Project::new(
+        &SETUP,
         &services,
         r#"  - paths: ["a/**"]
     actions:
@@ -1087,6 +776,7 @@ fn watch_service_reports_rules_by_their_number_in_the_config() {
         app()
     );
     let p = Project::new(
+        &SETUP,
         &services,
         r#"  - paths: ["a/**"]
     actions:
@@ -1110,6 +800,7 @@ fn watch_service_reports_rules_by_their_number_in_the_config() {
 /// A project whose one rule syncs `src/` to /srv/app in the running `app`; its container id.
 fn synced_project() -> (Project, String) {
     let p = Project::new(
+        &SETUP,
         &app(),
         r#"  - paths: ["src/**"]
     actions:
@@ -1227,7 +918,7 @@ fn sync_copies_a_file_whose_name_is_not_utf8() {
 
 #[test]
 fn a_gitignore_created_while_watching_applies_at_once() {
-    let p = Project::new(&app(), &exec_rule(r#""**""#));
+    let p = Project::new(&SETUP, &app(), &exec_rule(r#""**""#));
     p.write("gen/a.js", "1\n");
     p.write("pkg/sub/b.js", "1\n");
     let mut w = p.watch(&[]);
@@ -1237,8 +928,7 @@ fn a_gitignore_created_while_watching_applies_at_once() {
     let from = w.mark();
     p.write("gen/a.js", "2\n");
     p.write("pkg/sub/b.js", "2\n");
-    p.write("src/c.js", "1\n");
-    w.wait_for("the edit not ignored", change_with(&p.abs("src/c.js")));
+    w.write_seen(&p, "src/c.js", "1\n", "the edit not ignored");
     w.settle();
     let changed = w.changed_since(from);
     let unexpected: Vec<&String> = changed

@@ -3,19 +3,18 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdout, Command, Output, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use common::{Cleanup, PROJECT_LABEL, TEST_IMAGE, docker, docker_ok, ensure_test_image};
+use common::watch::{IDLE, Project, Setup, assert_success, kind, paths_of};
+use common::{TEST_IMAGE, docker, docker_ok};
 
 /// How long any single expected event may take on a loaded machine.
 const PATIENCE: Duration = Duration::from_secs(20);
@@ -24,337 +23,12 @@ const PATIENCE: Duration = Duration::from_secs(20);
 /// Several times the debounce of every rule below, and longer than their actions take.
 const SETTLE: Duration = Duration::from_millis(1500);
 
-/// A main container that stops at once on `docker stop` (a bare `sleep` as PID 1 ignores
-/// SIGTERM and would hold every restart for the full grace period).
-const IDLE: &str = r#"["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]"#;
-
-/// A project directory holding `dev.yml`, with a name no other test uses.
-struct Project {
-    dir: tempfile::TempDir,
-    name: String,
-    _cleanup: Cleanup,
-}
-
-impl Project {
-    /// `services` and `watch` are YAML bodies (indented by two spaces) for the two sections.
-    fn new(services: &str, watch: &str) -> Project {
-        ensure_test_image();
-        let name = format!("watch-{}", common::unique_project());
-        let cleanup = Cleanup::new(&name);
-        let dir = tempfile::Builder::new()
-            .prefix("devenv-watch-")
-            .tempdir()
-            .expect("temp dir");
-        let yaml = format!("services:\n{services}\nwatch:\n{watch}\n");
-        std::fs::write(dir.path().join("dev.yml"), yaml).expect("write dev.yml");
-        Project {
-            dir,
-            name,
-            _cleanup: cleanup,
-        }
-    }
-
-    fn path(&self, rel: &str) -> PathBuf {
-        self.dir.path().join(rel)
-    }
-
-    fn write(&self, rel: &str, text: &str) {
-        let path = self.path(rel);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).expect("create parent dirs");
-        }
-        std::fs::write(&path, text).expect("write file");
-    }
-
-    fn devenv(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_devenv"));
-        cmd.arg("-p")
-            .arg(&self.name)
-            .args(args)
-            .current_dir(self.dir.path())
-            .env_remove("DEVENV_PROJECT_NAME")
-            .env_remove("DOCKER_HOST")
-            .env_remove("DOCKER_CONTEXT")
-            .env("NO_COLOR", "1");
-        cmd
-    }
-
-    fn up(&self) {
-        let out = self.devenv(&["up", "-d"]).output().expect("run devenv up");
-        assert_success("devenv up -d", &out);
-    }
-
-    /// Starts `devenv watch --json` and waits for its `ready` event.
-    fn watch(&self) -> Watcher {
-        self.watch_with(self.devenv(&["watch", "--json"]))
-    }
-
-    fn watch_with(&self, cmd: Command) -> Watcher {
-        let mut watcher = spawn(cmd);
-        let ready = watcher.wait_for("the ready event", |e| kind(e) == "ready");
-        eprintln!(
-            "{}: ready after {:?} ({})",
-            self.name,
-            watcher.started.elapsed(),
-            ready
-        );
-        watcher
-    }
-
-    /// The id of the service's running main container, from the docker CLI.
-    fn container(&self, service: &str) -> String {
-        let project = format!("label={PROJECT_LABEL}={}", self.name);
-        let service = format!("label=dev.devenv.service={service}");
-        let id = docker_ok(&["ps", "-q", "--filter", &project, "--filter", &service]);
-        assert!(
-            !id.is_empty() && !id.contains('\n'),
-            "expected one running container of {service}, found {id:?}"
-        );
-        id
-    }
-
-    /// Lines the actions appended to `rel` (a file the container writes through a bind mount).
-    fn lines_of(&self, rel: &str) -> usize {
-        std::fs::read_to_string(self.path(rel))
-            .map(|t| t.lines().count())
-            .unwrap_or(0)
-    }
-}
-
-/// Starts a `devenv watch` whose stdout and stderr the returned guard collects.
-fn spawn(mut cmd: Command) -> Watcher {
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn devenv watch");
-    let stdout = child.stdout.take().expect("piped stdout");
-    let mut stderr_pipe = child.stderr.take().expect("piped stderr");
-    let stderr = Arc::new(Mutex::new(String::new()));
-    let stderr_thread = {
-        let stderr = Arc::clone(&stderr);
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = stderr_pipe.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                if let Ok(mut s) = stderr.lock() {
-                    s.push_str(&String::from_utf8_lossy(&buf[..n]));
-                }
-            }
-        })
-    };
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || read_lines(stdout, &tx));
-    Watcher {
-        child,
-        lines: rx,
-        seen: Vec::new(),
-        stderr,
-        stderr_thread: Some(stderr_thread),
-        started: Instant::now(),
-    }
-}
-
-fn assert_success(what: &str, out: &Output) {
-    assert!(
-        out.status.success(),
-        "{what} failed ({}):\n{}{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-enum Line {
-    Text(String),
-    Invalid(String),
-}
-
-/// Forwards stdout line by line; a line without its newline at the end of the stream is
-/// reported as invalid NDJSON.
-fn read_lines(stdout: ChildStdout, tx: &mpsc::Sender<Line>) {
-    let mut reader = BufReader::new(stdout);
-    loop {
-        let mut line = String::new();
-        match reader.read_line(&mut line) {
-            Ok(0) | Err(_) => return,
-            Ok(_) => {
-                let msg = match line.strip_suffix('\n') {
-                    Some(text) => Line::Text(text.to_owned()),
-                    None => Line::Invalid(line),
-                };
-                if tx.send(msg).is_err() {
-                    return;
-                }
-            }
-        }
-    }
-}
-
-fn kind(event: &Value) -> &str {
-    event["event"].as_str().unwrap_or("")
-}
-
-/// A running `devenv watch --json`; killed when dropped, also when the test panicked.
-struct Watcher {
-    child: Child,
-    lines: Receiver<Line>,
-    /// Every event so far, in order.
-    seen: Vec<Value>,
-    stderr: Arc<Mutex<String>>,
-    stderr_thread: Option<JoinHandle<()>>,
-    started: Instant,
-}
-
-impl Watcher {
-    /// The next event, if one comes within `timeout`. Each stdout line must be one JSON
-    /// object carrying an `event` string.
-    fn next(&mut self, timeout: Duration) -> Option<Value> {
-        match self.lines.recv_timeout(timeout) {
-            Ok(Line::Text(text)) => {
-                let value: Value = match serde_json::from_str(&text) {
-                    Ok(v) => v,
-                    Err(e) => panic!("stdout line is not JSON ({e}): {text:?}"),
-                };
-                assert!(value.is_object(), "stdout line is not an object: {text}");
-                assert!(
-                    value["event"].is_string(),
-                    "event without an `event` name: {text}"
-                );
-                self.seen.push(value.clone());
-                Some(value)
-            }
-            Ok(Line::Invalid(text)) => panic!("stdout ended inside a line: {text:?}"),
-            Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => None,
-        }
-    }
-
-    /// Reads events until one satisfies `pred`; panics, showing what came, after PATIENCE.
-    fn wait_for(&mut self, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.next(left) {
-                Some(e) if pred(&e) => return e,
-                Some(_) => {}
-                None => panic!(
-                    "no {what} within {PATIENCE:?}; events: {:#?}\nstderr: {}",
-                    self.seen,
-                    self.stderr_text()
-                ),
-            }
-        }
-    }
-
-    /// Waits for the `n`th `action_finished` event counted from the start.
-    fn finished(&mut self, n: usize) -> Value {
-        while self.count("action_finished") < n {
-            self.wait_for(&format!("action_finished #{n}"), |e| {
-                kind(e) == "action_finished"
-            });
-        }
-        self.of_kind("action_finished")[n - 1].clone()
-    }
-
-    /// Takes in whatever arrives until SETTLE passes without an event.
-    fn settle(&mut self) {
-        while self.next(SETTLE).is_some() {}
-    }
-
-    fn of_kind(&self, name: &str) -> Vec<Value> {
-        self.seen
-            .iter()
-            .filter(|e| kind(e) == name)
-            .cloned()
-            .collect()
-    }
-
-    fn count(&self, name: &str) -> usize {
-        self.of_kind(name).len()
-    }
-
-    fn stderr_text(&self) -> String {
-        self.stderr.lock().map(|s| s.clone()).unwrap_or_default()
-    }
-
-    /// Without `--json`: the next stdout line, as printed.
-    fn raw_line(&mut self) -> String {
-        match self.lines.recv_timeout(PATIENCE) {
-            Ok(Line::Text(text) | Line::Invalid(text)) => text,
-            Err(_) => panic!(
-                "no stdout line within {PATIENCE:?}; stderr: {}",
-                self.stderr_text()
-            ),
-        }
-    }
-
-    /// Waits until stderr holds `needle`; all of stderr so far.
-    fn wait_stderr(&self, needle: &str) -> String {
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            let text = self.stderr_text();
-            if text.contains(needle) {
-                return text;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no {needle:?} on stderr within {PATIENCE:?}; stderr: {text}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn assert_alive(&mut self) {
-        if let Ok(Some(status)) = self.child.try_wait() {
-            panic!(
-                "devenv watch exited ({status}); stderr: {}",
-                self.stderr_text()
-            );
-        }
-    }
-
-    /// Waits for the process to end by itself; its status and its whole stderr.
-    fn wait_exit(&mut self, timeout: Duration) -> (std::process::ExitStatus, String) {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                // Drain what stdout still holds, then the stderr reader finishes at EOF.
-                while self.next(Duration::from_millis(200)).is_some() {}
-                if let Some(t) = self.stderr_thread.take() {
-                    let _ = t.join();
-                }
-                return (status, self.stderr_text());
-            }
-            if Instant::now() > deadline {
-                panic!(
-                    "devenv watch still runs after {timeout:?}; events: {:#?}\nstderr: {}",
-                    self.seen,
-                    self.stderr_text()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Watcher {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn paths_of(change: &Value) -> Vec<String> {
-    change["paths"]
-        .as_array()
-        .unwrap_or_else(|| panic!("change without paths: {change}"))
-        .iter()
-        .map(|p| p.as_str().unwrap_or_default().to_owned())
-        .collect()
-}
+/// The harness settings of this suite.
+const SETUP: Setup = Setup {
+    prefix: "watch",
+    patience: PATIENCE,
+    settle: SETTLE,
+};
 
 fn tail_of(finished: &Value) -> Vec<String> {
     finished["output_tail"]
@@ -372,14 +46,10 @@ fn app_with_work_mount() -> String {
     )
 }
 
-/// The canonical project directory as the watch reports paths under it.
-fn root_of(project: &Project) -> PathBuf {
-    std::fs::canonicalize(project.dir.path()).expect("canonical project dir")
-}
-
 #[test]
 fn an_edit_runs_the_exec_action_in_the_running_container() {
     let p = Project::new(
+        &SETUP,
         &app_with_work_mount(),
         r#"  - paths: ["src/**"]
     actions:
@@ -387,14 +57,14 @@ fn an_edit_runs_the_exec_action_in_the_running_container() {
     );
     std::fs::create_dir_all(p.path("src")).expect("mkdir src");
     p.up();
-    let mut w = p.watch();
+    let mut w = p.watch(&[]);
 
     let t = Instant::now();
     p.write("src/app.js", "console.log(1)\n");
     let change = w.wait_for("the change", |e| kind(e) == "change");
     assert_eq!(
         paths_of(&change),
-        vec![root_of(&p).join("src/app.js").display().to_string()]
+        vec![p.root.join("src/app.js").display().to_string()]
     );
     let started = w.wait_for("action_started", |e| kind(e) == "action_started");
     assert_eq!(
@@ -421,6 +91,7 @@ fn output_written_under_public_assets_does_not_retrigger() {
     // The rule matches every .js file, and the action writes one into the watched tree: only
     // the default ignore of /public/assets/ stops a loop.
     let p = Project::new(
+        &SETUP,
         &app_with_work_mount(),
         r#"  - paths: ["**/*.js"]
     actions:
@@ -429,7 +100,7 @@ fn output_written_under_public_assets_does_not_retrigger() {
     p.write("app/javascript/main.js", "1\n");
     std::fs::create_dir_all(p.path("public/assets")).expect("mkdir public/assets");
     p.up();
-    let mut w = p.watch();
+    let mut w = p.watch(&[]);
 
     p.write("app/javascript/main.js", "2\n");
     let done = w.finished(1);
@@ -448,6 +119,7 @@ fn output_written_under_public_assets_does_not_retrigger() {
 #[test]
 fn an_atomic_rename_save_triggers_once_for_the_target() {
     let p = Project::new(
+        &SETUP,
         &app_with_work_mount(),
         r#"  - paths: ["src/**"]
     actions:
@@ -455,7 +127,7 @@ fn an_atomic_rename_save_triggers_once_for_the_target() {
     );
     p.write("src/x.js", "old\n");
     p.up();
-    let mut w = p.watch();
+    let mut w = p.watch(&[]);
 
     // What editors do on save: write a temporary file beside the target, then rename it over.
     p.write("src/x.tmp", "new\n");
@@ -463,7 +135,7 @@ fn an_atomic_rename_save_triggers_once_for_the_target() {
     let change = w.wait_for("the change", |e| kind(e) == "change");
     assert_eq!(
         paths_of(&change),
-        vec![root_of(&p).join("src/x.js").display().to_string()]
+        vec![p.root.join("src/x.js").display().to_string()]
     );
     let done = w.finished(1);
     assert_eq!(done["status"], "ok", "{done}");
@@ -478,6 +150,7 @@ fn a_burst_of_a_thousand_files_triggers_one_run() {
     // A quiet period well above a scheduling hiccup of the test writing the burst, so a
     // loaded machine still sees one burst; the core's own tests cover the 50ms default.
     let p = Project::new(
+        &SETUP,
         &app_with_work_mount(),
         r#"  - paths: ["src/**"]
     debounce: 500ms
@@ -486,7 +159,7 @@ fn a_burst_of_a_thousand_files_triggers_one_run() {
     );
     std::fs::create_dir_all(p.path("src/gen")).expect("mkdir src/gen");
     p.up();
-    let mut w = p.watch();
+    let mut w = p.watch(&[]);
 
     let t = Instant::now();
     for i in 0..1000 {
@@ -508,6 +181,7 @@ fn a_burst_of_a_thousand_files_triggers_one_run() {
 #[test]
 fn changes_during_a_run_give_exactly_one_rerun() {
     let p = Project::new(
+        &SETUP,
         &app_with_work_mount(),
         r#"  - paths: ["src/**"]
     actions:
@@ -515,7 +189,7 @@ fn changes_during_a_run_give_exactly_one_rerun() {
     );
     std::fs::create_dir_all(p.path("src")).expect("mkdir src");
     p.up();
-    let mut w = p.watch();
+    let mut w = p.watch(&[]);
 
     p.write("src/a.js", "1\n");
     w.wait_for("the first run", |e| kind(e) == "action_started");
@@ -534,7 +208,7 @@ fn changes_during_a_run_give_exactly_one_rerun() {
     w.settle();
     let changes = w.of_kind("change");
     assert_eq!(changes.len(), 2, "{changes:#?}");
-    let root = root_of(&p);
+    let root = p.root.clone();
     let want: Vec<String> = ["b", "c", "d"]
         .iter()
         .map(|n| root.join(format!("src/{n}.js")).display().to_string())
@@ -547,6 +221,7 @@ fn changes_during_a_run_give_exactly_one_rerun() {
 #[test]
 fn a_failing_action_is_reported_and_the_watch_goes_on() {
     let p = Project::new(
+        &SETUP,
         &app_with_work_mount(),
         r#"  - paths: ["src/**"]
     actions:
@@ -555,7 +230,7 @@ fn a_failing_action_is_reported_and_the_watch_goes_on() {
     );
     std::fs::create_dir_all(p.path("src")).expect("mkdir src");
     p.up();
-    let mut w = p.watch();
+    let mut w = p.watch(&[]);
 
     p.write("src/x.js", "1\n");
     let failed = w.finished(1);
@@ -585,6 +260,7 @@ fn a_failing_action_is_reported_and_the_watch_goes_on() {
 fn a_sync_action_copies_new_files_and_deletes_removed_ones() {
     let services = format!("  app:\n    image: {TEST_IMAGE}\n    command: {IDLE}\n");
     let p = Project::new(
+        &SETUP,
         &services,
         r#"  - paths: ["src/**"]
     actions:
@@ -598,7 +274,7 @@ fn a_sync_action_copies_new_files_and_deletes_removed_ones() {
         all.extend_from_slice(args);
         docker(&all)
     };
-    let mut w = p.watch();
+    let mut w = p.watch(&[]);
 
     p.write("src/a.txt", "one\n");
     let done = w.finished(1);
@@ -642,14 +318,14 @@ fn initial_sync_copies_the_tree_once_when_watching_starts_and_restarts_nothing()
     let services = format!(
         "  app:\n    image: {TEST_IMAGE}\n    command: {IDLE}\n    develop:\n      watch:\n        - {{path: ./web, target: /srv/web, action: sync+restart, initial_sync: true}}\n"
     );
-    let p = Project::new(&services, "  []");
+    let p = Project::new(&SETUP, &services, "  []");
     p.write("web/index.html", "hello\n");
     p.write("web/css/site.css", "body {}\n");
     p.up();
     let id = p.container("app");
     let started_at = || docker_ok(&["inspect", "-f", "{{.State.StartedAt}}", &id]);
     let before = started_at();
-    let mut w = p.watch();
+    let mut w = p.watch(&[]);
 
     let done = w.finished(1);
     assert_eq!(done["status"], "ok", "{done}");
@@ -668,6 +344,7 @@ fn initial_sync_copies_the_tree_once_when_watching_starts_and_restarts_nothing()
 #[test]
 fn json_events_are_one_object_per_line_with_the_documented_fields() {
     let p = Project::new(
+        &SETUP,
         &app_with_work_mount(),
         r#"  - paths: ["src/**"]
     actions:
@@ -680,7 +357,7 @@ fn json_events_are_one_object_per_line_with_the_documented_fields() {
     std::fs::create_dir_all(p.path("lib")).expect("mkdir lib");
     p.write("lib/old.rb", "x\n");
     p.up();
-    let mut w = p.watch();
+    let mut w = p.watch(&[]);
 
     p.write("src/a.js", "1\n");
     w.finished(1);
@@ -705,7 +382,7 @@ fn json_events_are_one_object_per_line_with_the_documented_fields() {
 
     let changes = w.of_kind("change");
     assert_eq!(changes.len(), 2, "{changes:#?}");
-    let root = root_of(&p);
+    let root = p.root.clone();
     for (change, (rule, file)) in changes.iter().zip([(1, "src/a.js"), (2, "lib/b.rb")]) {
         assert_eq!(keys(change), ["event", "paths", "rule"], "{change}");
         assert_eq!(change["rule"], rule);
@@ -763,6 +440,7 @@ fn json_events_are_one_object_per_line_with_the_documented_fields() {
 #[test]
 fn a_restart_action_restarts_the_service() {
     let p = Project::new(
+        &SETUP,
         &app_with_work_mount(),
         r#"  - paths: ["config/**"]
     actions:
@@ -773,7 +451,7 @@ fn a_restart_action_restarts_the_service() {
     let id = p.container("app");
     let started_at = || docker_ok(&["inspect", "-f", "{{.State.StartedAt}}", &id]);
     let before = started_at();
-    let mut w = p.watch();
+    let mut w = p.watch(&[]);
 
     let t = Instant::now();
     p.write("config/app.rb", "2\n");
@@ -799,6 +477,7 @@ fn a_restart_of_a_service_without_a_container_fails_by_name() {
         app_with_work_mount()
     );
     let p = Project::new(
+        &SETUP,
         &services,
         r#"  - paths: ["config/**"]
     actions:
@@ -810,7 +489,7 @@ fn a_restart_of_a_service_without_a_container_fails_by_name() {
         .output()
         .expect("run devenv up");
     assert_success("devenv up -d app", &out);
-    let mut w = p.watch();
+    let mut w = p.watch(&[]);
 
     p.write("config/app.rb", "2\n");
     let done = w.finished(1);
@@ -927,6 +606,7 @@ fn pipe(mut from: UnixStream, mut to: UnixStream) {
 #[test]
 fn losing_the_engine_ends_an_idle_watch_with_an_error_naming_it() {
     let p = Project::new(
+        &SETUP,
         &app_with_work_mount(),
         r#"  - paths: ["src/**"]
     actions:
@@ -963,6 +643,7 @@ fn losing_the_engine_ends_an_idle_watch_with_an_error_naming_it() {
 #[test]
 fn without_json_each_change_and_result_is_a_line_on_stderr() {
     let p = Project::new(
+        &SETUP,
         &app_with_work_mount(),
         r#"  - paths: ["src/**"]
     actions:
@@ -974,7 +655,7 @@ fn without_json_each_change_and_result_is_a_line_on_stderr() {
     std::fs::create_dir_all(p.path("src")).expect("mkdir src");
     std::fs::create_dir_all(p.path("lib")).expect("mkdir lib");
     p.up();
-    let mut w = spawn(p.devenv(&["watch"]));
+    let mut w = p.spawn(p.devenv(&["watch"]));
     w.wait_stderr("Ctrl-C stops");
 
     p.write("src/a.js", "1\n");
@@ -1001,6 +682,7 @@ fn without_json_each_change_and_result_is_a_line_on_stderr() {
 fn a_project_opened_through_a_symlink_syncs_and_prints_relative_paths() {
     let services = format!("  app:\n    image: {TEST_IMAGE}\n    command: {IDLE}\n");
     let p = Project::new(
+        &SETUP,
         &services,
         r#"  - paths: ["src/**"]
     actions:
@@ -1012,7 +694,7 @@ fn a_project_opened_through_a_symlink_syncs_and_prints_relative_paths() {
     let link = links.path().join("project");
     std::os::unix::fs::symlink(p.dir.path(), &link).expect("symlink the project");
     let file = link.join("dev.yml").display().to_string();
-    let mut w = spawn(p.devenv(&["-f", &file, "watch"]));
+    let mut w = p.spawn(p.devenv(&["-f", &file, "watch"]));
     w.wait_stderr("Ctrl-C stops");
 
     p.write("src/a.txt", "one\n");
@@ -1027,6 +709,7 @@ fn a_project_opened_through_a_symlink_syncs_and_prints_relative_paths() {
 #[test]
 fn a_rule_reaching_outside_the_project_is_a_config_error() {
     let p = Project::new(
+        &SETUP,
         &app_with_work_mount(),
         r#"  - paths: ["../elsewhere/**"]
     actions:

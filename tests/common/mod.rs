@@ -5,6 +5,8 @@ use std::process::{Command, Output};
 use std::sync::Once;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+pub mod watch;
+
 /// The image the engine tests run and build from; made by `scripts/test-image`.
 pub const TEST_IMAGE: &str = "devenv-test/busybox:latest";
 
