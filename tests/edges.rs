@@ -3,210 +3,15 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::io::Write;
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{Cleanup, TEST_IMAGE, docker, docker_ok, ensure_test_image, unique_project_with};
-
-/// What one finished devenv process left behind.
-#[derive(Debug)]
-struct Out {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Out {
-    fn show(&self) -> String {
-        format!(
-            "exit {:?}\n--- stdout\n{}--- stderr\n{}",
-            self.code, self.stdout, self.stderr
-        )
-    }
-}
-
-/// One project: a unique name, cleanup by label, and a temp dir with a dev.yml that other
-/// projects ([`Stack::sibling`]) may share.
-struct Stack {
-    // Declared first so it drops first: containers go before the directory they mount.
-    _cleanup: Cleanup,
-    dir: Arc<tempfile::TempDir>,
-    name: String,
-}
+use common::stack::{Out, Stack, exists, has_status, inspect, state, wait_until};
+use common::{TEST_IMAGE, docker_ok};
 
 impl Stack {
-    /// `yaml` may say `IMAGE` for the test image and `PROJECT` for the project's name.
-    fn new(yaml: &str) -> Stack {
-        ensure_test_image();
-        let dir = tempfile::Builder::new()
-            .prefix("devenv-edges")
-            .tempdir()
-            .expect("temp dir");
-        let stack = Stack::in_dir(Arc::new(dir));
-        stack.config(yaml);
-        stack
-    }
-
-    fn in_dir(dir: Arc<tempfile::TempDir>) -> Stack {
-        let name = unique_project_with("devenv-edges");
-        Stack {
-            _cleanup: Cleanup::new(&name),
-            dir,
-            name,
-        }
-    }
-
-    /// Another project (its own `-p` name and cleanup) in the same directory.
-    fn sibling(&self) -> Stack {
-        Stack::in_dir(Arc::clone(&self.dir))
-    }
-
-    fn config(&self, yaml: &str) {
-        let text = yaml
-            .replace("IMAGE", TEST_IMAGE)
-            .replace("PROJECT", &self.name);
-        self.write("dev.yml", &text);
-    }
-
-    fn path(&self, rel: &str) -> PathBuf {
-        self.dir.path().join(rel)
-    }
-
-    fn write(&self, rel: &str, text: &str) {
-        std::fs::write(self.path(rel), text).expect("write a test file");
-    }
-
-    /// `devenv -p <name> ARGS` in the project directory, without colors or profiles.
-    fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_devenv"));
-        cmd.arg("-p")
-            .arg(&self.name)
-            .args(args)
-            .current_dir(self.dir.path())
-            .env_remove("DEVENV_PROJECT_NAME")
-            .env_remove("DEVENV_PROFILES")
-            .env_remove("COMPOSE_PROFILES")
-            .env("NO_COLOR", "1")
-            .env("RUST_BACKTRACE", "0");
-        cmd
-    }
-
-    fn devenv(&self, args: &[&str]) -> Out {
-        let output = self
-            .command(args)
-            .stdin(Stdio::null())
-            .output()
-            .expect("devenv runs");
-        Out {
-            code: output.status.code(),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
-    }
-
-    /// Runs devenv and insists on success.
-    fn ok(&self, args: &[&str]) -> Out {
-        let out = self.devenv(args);
-        assert_eq!(out.code, Some(0), "devenv {args:?} failed:\n{}", out.show());
-        out
-    }
-
-    /// Starts devenv in the background, its output collected as it comes.
-    fn spawn(&self, args: &[&str]) -> Running {
-        let mut child = self
-            .command(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("devenv starts");
-        let stdout = collect(child.stdout.take().expect("stdout"));
-        let stderr = collect(child.stderr.take().expect("stderr"));
-        Running {
-            child,
-            stdout,
-            stderr,
-        }
-    }
-
-    fn filter(&self) -> String {
-        format!("label=dev.devenv.project={}", self.name)
-    }
-
-    /// The project's service containers (not one-offs), running or not: service → full id.
-    fn containers(&self) -> BTreeMap<String, String> {
-        let listed = docker_ok(&[
-            "ps",
-            "-a",
-            "--no-trunc",
-            "--filter",
-            &self.filter(),
-            "--filter",
-            "label=dev.devenv.oneoff=false",
-            "--format",
-            "{{.Label \"dev.devenv.service\"}} {{.ID}}",
-        ]);
-        listed
-            .lines()
-            .filter_map(|l| l.split_once(' '))
-            .map(|(s, id)| (s.to_owned(), id.to_owned()))
-            .collect()
-    }
-
-    /// The project's one-off containers, running or not (`running_only`: just the running).
-    fn oneoffs(&self, running_only: bool) -> Vec<String> {
-        let mut args = vec![
-            "ps",
-            "-q",
-            "--no-trunc",
-            "--filter",
-            "label=dev.devenv.oneoff=true",
-        ];
-        if !running_only {
-            args.push("-a");
-        }
-        let filter = self.filter();
-        args.extend(["--filter", &filter]);
-        docker_ok(&args).lines().map(str::to_owned).collect()
-    }
-
-    fn id(&self, service: &str) -> String {
-        self.containers()
-            .remove(service)
-            .unwrap_or_else(|| panic!("no container for service `{service}`"))
-    }
-
-    fn network(&self) -> String {
-        format!("{}_default", self.name)
-    }
-
-    fn networks(&self) -> Vec<String> {
-        let listed = docker_ok(&[
-            "network",
-            "ls",
-            "--filter",
-            &self.filter(),
-            "--format",
-            "{{.Name}}",
-        ]);
-        listed.lines().map(str::to_owned).collect()
-    }
-
-    fn volumes(&self) -> Vec<String> {
-        let listed = docker_ok(&[
-            "volume",
-            "ls",
-            "--filter",
-            &self.filter(),
-            "--format",
-            "{{.Name}}",
-        ]);
-        listed.lines().map(str::to_owned).collect()
-    }
-
     /// Builds `devenv-edges/<project>:latest` from `dockerfile` (no context), labelled as the
     /// project's so the cleanup removes it and every image it replaces.
     fn build_image(&self, dockerfile: &str) -> String {
@@ -235,105 +40,8 @@ impl Stack {
     }
 }
 
-/// `docker inspect -f FORMAT TARGET`.
-fn inspect(target: &str, format: &str) -> String {
-    docker_ok(&["inspect", "-f", format, target])
-}
-
-fn state(target: &str) -> String {
-    inspect(target, "{{.State.Status}}")
-}
-
 fn started_at(target: &str) -> String {
     inspect(target, "{{.State.StartedAt}}")
-}
-
-fn exists(kind: &str, name: &str) -> bool {
-    docker(&[kind, "inspect", name]).status.success()
-}
-
-/// Polls `check` every 100 ms until it holds or `timeout` passes.
-fn wait_until(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if check() {
-            return true;
-        }
-        if Instant::now() > deadline {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-fn collect(mut stream: impl Read + Send + 'static) -> Arc<Mutex<String>> {
-    let text = Arc::new(Mutex::new(String::new()));
-    let sink = Arc::clone(&text);
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 4096];
-        while let Ok(n) = stream.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            sink.lock()
-                .expect("lock")
-                .push_str(&String::from_utf8_lossy(&buf[..n]));
-        }
-    });
-    text
-}
-
-/// A devenv process running in the background; killed if still running when dropped.
-struct Running {
-    child: Child,
-    stdout: Arc<Mutex<String>>,
-    stderr: Arc<Mutex<String>>,
-}
-
-impl Running {
-    fn stdout(&self) -> String {
-        self.stdout.lock().expect("lock").clone()
-    }
-
-    fn stderr(&self) -> String {
-        self.stderr.lock().expect("lock").clone()
-    }
-
-    /// Waits for the process to end (killing it after `timeout`, which fails the test).
-    fn finish(mut self, timeout: Duration) -> Out {
-        let deadline = Instant::now() + timeout;
-        let status = loop {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                break status;
-            }
-            if Instant::now() > deadline {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-                panic!(
-                    "devenv did not end within {timeout:?}\n--- stdout\n{}--- stderr\n{}",
-                    self.stdout(),
-                    self.stderr()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        };
-        // The readers see end of file once the process is gone; give them a moment.
-        std::thread::sleep(Duration::from_millis(200));
-        Out {
-            code: status.code(),
-            stdout: self.stdout(),
-            stderr: self.stderr(),
-        }
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
 }
 
 /// A process that is not devenv's, killed when dropped.
@@ -344,14 +52,6 @@ impl Drop for Foreign {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-/// The status line of `service` saying `what` (`web  Started`), wherever the padding falls.
-fn has_status(stderr: &str, service: &str, what: &str) -> bool {
-    stderr.lines().any(|l| {
-        l.strip_prefix(service)
-            .is_some_and(|rest| rest.starts_with(' ') && rest.trim() == what)
-    })
 }
 
 /// The reason on `service`'s `Recreate (...)` line.
@@ -517,7 +217,9 @@ fn down_removes_a_one_off_that_is_still_running() {
     let stack = Stack::new(THREE);
     stack.ok(&["up", "-d"]);
     let run = stack.spawn(&["run", "web", "sleep", "120"]);
-    let running = wait_until(Duration::from_secs(60), || !stack.oneoffs(true).is_empty());
+    let running = wait_until(Duration::from_secs(60), || {
+        !stack.oneoff_full_ids(true).is_empty()
+    });
     assert!(
         running,
         "the one-off never ran:\n{}{}",
@@ -526,14 +228,14 @@ fn down_removes_a_one_off_that_is_still_running() {
     );
 
     let out = stack.ok(&["down"]);
-    assert!(stack.oneoffs(false).is_empty(), "{}", out.show());
+    assert!(stack.oneoff_full_ids(false).is_empty(), "{}", out.show());
     assert!(stack.containers().is_empty(), "{}", out.show());
     assert!(!exists("network", &stack.network()), "{}", out.show());
 
     // The run ends (its container is gone) without claiming success, and leaves nothing.
     let ran = run.finish(Duration::from_secs(60));
     assert_ne!(ran.code, Some(0), "{}", ran.show());
-    assert!(stack.oneoffs(false).is_empty());
+    assert!(stack.oneoff_full_ids(false).is_empty());
     assert!(stack.networks().is_empty());
 }
 
@@ -800,7 +502,7 @@ services:
     // A kept one-off of aa: its output stays on the engine, but it is not aa's log.
     let oneoff = stack.ok(&["run", "--keep", "aa", "echo", "ONEOFF-LINE"]);
     assert_eq!(oneoff.stdout, "ONEOFF-LINE\n");
-    assert_eq!(stack.oneoffs(false).len(), 1);
+    assert_eq!(stack.oneoff_full_ids(false).len(), 1);
 
     let complete = wait_until(Duration::from_secs(30), || {
         let out = stack.ok(&["logs"]).stdout;
@@ -848,7 +550,9 @@ services:
     let exited = wait_until(Duration::from_secs(30), || state(&ids["job"]) == "exited");
     assert!(exited);
     let run = stack.spawn(&["run", "web", "sleep", "120"]);
-    let running = wait_until(Duration::from_secs(60), || !stack.oneoffs(true).is_empty());
+    let running = wait_until(Duration::from_secs(60), || {
+        !stack.oneoff_full_ids(true).is_empty()
+    });
     assert!(running, "{}", run.stderr());
 
     let ps = stack.ok(&["ps"]);
@@ -901,7 +605,9 @@ services:
     let script = "echo host $HOSTNAME; while [ ! -f /sig/go ]; do sleep 0.1; done";
     let first = stack.spawn(&["run", "-v", &mount, "web", "sh", "-c", script]);
     let second = stack.spawn(&["run", "-v", &mount, "web", "sh", "-c", script]);
-    let both = wait_until(Duration::from_secs(60), || stack.oneoffs(true).len() == 2);
+    let both = wait_until(Duration::from_secs(60), || {
+        stack.oneoff_full_ids(true).len() == 2
+    });
     assert!(
         both,
         "two one-offs at once:\n{}{}\n{}{}",
@@ -911,7 +617,7 @@ services:
         second.stderr()
     );
     let names: Vec<String> = stack
-        .oneoffs(true)
+        .oneoff_full_ids(true)
         .iter()
         .map(|id| inspect(id, "{{.Name}}"))
         .collect();
@@ -935,7 +641,7 @@ services:
             .all(|h| !service.starts_with(h.as_str()))
     );
 
-    assert!(stack.oneoffs(false).is_empty(), "both removed");
+    assert!(stack.oneoff_full_ids(false).is_empty(), "both removed");
     assert_eq!(stack.id("web"), service);
     assert_eq!(state(&service), "running");
     assert_eq!(started_at(&service), service_started);

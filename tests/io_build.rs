@@ -2,205 +2,11 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
-use common::{Cleanup, TEST_IMAGE, docker, docker_ok, ensure_test_image, unique_project_with};
-
-/// What one finished devenv process left behind, bytes kept raw.
-#[derive(Debug)]
-struct Out {
-    code: Option<i32>,
-    raw: Vec<u8>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Out {
-    fn show(&self) -> String {
-        let out: String = self.stdout.chars().take(4000).collect();
-        let err: String = self.stderr.chars().take(4000).collect();
-        format!("exit {:?}\n--- stdout\n{out}\n--- stderr\n{err}", self.code)
-    }
-}
-
-/// One test's project: a temp dir with a dev.yml, a unique name, cleanup by label.
-struct Stack {
-    _cleanup: Cleanup,
-    dir: tempfile::TempDir,
-    name: String,
-}
-
-impl Stack {
-    /// `yaml` may say `IMAGE` for the test image.
-    fn new(yaml: &str) -> Stack {
-        ensure_test_image();
-        let name = unique_project_with("devenv-iob");
-        let dir = tempfile::Builder::new()
-            .prefix("devenv-iob")
-            .tempdir()
-            .expect("temp dir");
-        let stack = Stack {
-            _cleanup: Cleanup::new(&name),
-            dir,
-            name,
-        };
-        stack.write("dev.yml", &yaml.replace("IMAGE", TEST_IMAGE));
-        stack
-    }
-
-    fn path(&self, rel: &str) -> PathBuf {
-        self.dir.path().join(rel)
-    }
-
-    fn write(&self, rel: &str, text: &str) {
-        self.write_bytes(rel, text.as_bytes());
-    }
-
-    fn write_bytes(&self, rel: &str, bytes: &[u8]) {
-        let path = self.path(rel);
-        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-        std::fs::write(path, bytes).expect("write a test file");
-    }
-
-    /// A Dockerfile from the test image plus `rest`.
-    fn dockerfile(&self, rel: &str, rest: &str) {
-        self.write(rel, &format!("FROM {TEST_IMAGE}\n{rest}"));
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_devenv"));
-        cmd.arg("-p")
-            .arg(&self.name)
-            .args(args)
-            .current_dir(self.dir.path())
-            .env_remove("DEVENV_PROJECT_NAME")
-            .env_remove("DEVENV_PROFILES")
-            .env_remove("COMPOSE_PROFILES")
-            .env("NO_COLOR", "1");
-        cmd
-    }
-
-    fn devenv_input(&self, args: &[&str], input: Option<&[u8]>) -> Out {
-        let mut child = self
-            .command(args)
-            .stdin(if input.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("devenv starts");
-        if let Some(bytes) = input {
-            let mut stdin = child.stdin.take().expect("stdin");
-            let bytes = bytes.to_vec();
-            std::thread::spawn(move || {
-                let _ = stdin.write_all(&bytes);
-            });
-        }
-        let output = child.wait_with_output().expect("devenv runs");
-        Out {
-            code: output.status.code(),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-            raw: output.stdout,
-        }
-    }
-
-    fn devenv(&self, args: &[&str]) -> Out {
-        self.devenv_input(args, None)
-    }
-
-    fn ok(&self, args: &[&str]) -> Out {
-        let out = self.devenv(args);
-        assert_eq!(out.code, Some(0), "devenv {args:?} failed:\n{}", out.show());
-        out
-    }
-
-    /// The default image name of a built service without `image:`.
-    fn image(&self, service: &str) -> String {
-        format!("{}-{service}", self.name)
-    }
-
-    fn spawn(&self, args: &[&str]) -> Running {
-        let mut child = self
-            .command(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("devenv starts");
-        let stdout = collect(child.stdout.take().expect("stdout"));
-        let stderr = collect(child.stderr.take().expect("stderr"));
-        Running {
-            child,
-            stdout,
-            stderr,
-        }
-    }
-}
-
-fn collect(mut stream: impl Read + Send + 'static) -> Arc<Mutex<String>> {
-    let text = Arc::new(Mutex::new(String::new()));
-    let sink = Arc::clone(&text);
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 4096];
-        while let Ok(n) = stream.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            sink.lock()
-                .expect("lock")
-                .push_str(&String::from_utf8_lossy(&buf[..n]));
-        }
-    });
-    text
-}
-
-struct Running {
-    child: Child,
-    stdout: Arc<Mutex<String>>,
-    stderr: Arc<Mutex<String>>,
-}
-
-impl Running {
-    fn stdout(&self) -> String {
-        self.stdout.lock().expect("lock").clone()
-    }
-
-    fn stderr(&self) -> String {
-        self.stderr.lock().expect("lock").clone()
-    }
-
-    fn exited(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(Some(_)))
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn wait_until(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if check() {
-            return true;
-        }
-        if Instant::now() > deadline {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
+use common::stack::{Stack, wait_until};
+use common::{TEST_IMAGE, docker, docker_ok};
 
 fn image_id(image: &str) -> String {
     docker_ok(&["image", "inspect", "-f", "{{.Id}}", image])
@@ -663,7 +469,7 @@ fn logs_follow_continues_across_restart() {
     let continued = wait_until(Duration::from_secs(30), || {
         follow.stdout().matches("boot-").count() >= 2
     });
-    let exited = follow.exited();
+    let exited = follow.has_ended();
     assert!(
         continued,
         "logs -f stopped following after restart (exited: {exited})\n--- stdout\n{}--- stderr\n{}",
@@ -785,7 +591,7 @@ fn run_keeps_stdout_and_stderr_apart() {
 fn run_with_closed_stdin_does_not_hang() {
     let stack = Stack::new(PLAIN_APP);
     let mut run = stack.spawn(&["run", "app", "cat"]);
-    let done = wait_until(Duration::from_secs(60), || run.exited());
+    let done = wait_until(Duration::from_secs(60), || run.has_ended());
     assert!(
         done,
         "`run app cat` with stdin closed kept running\n--- stdout\n{}--- stderr\n{}",

@@ -4,160 +4,11 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::io::Read;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use common::{Cleanup, TEST_IMAGE, docker, docker_ok, ensure_test_image, unique_project_with};
-
-/// What one finished devenv process left behind.
-#[derive(Debug)]
-struct Out {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-    elapsed: Duration,
-}
-
-impl Out {
-    fn show(&self) -> String {
-        format!(
-            "exit {:?} after {:?}\n--- stdout\n{}--- stderr\n{}",
-            self.code, self.elapsed, self.stdout, self.stderr
-        )
-    }
-}
-
-/// One test's project: a temp dir with a dev.yml, a unique name, and cleanup by label.
-struct Stack {
-    // Declared first so it drops first: containers go before the directory they mount.
-    _cleanup: Cleanup,
-    dir: tempfile::TempDir,
-    name: String,
-}
-
-impl Stack {
-    /// `yaml` may say `IMAGE` for the test image.
-    fn new(yaml: &str) -> Stack {
-        ensure_test_image();
-        let name = unique_project_with("devenv-opt");
-        let dir = tempfile::Builder::new()
-            .prefix("devenv-opt")
-            .tempdir()
-            .expect("temp dir");
-        let stack = Stack {
-            _cleanup: Cleanup::new(&name),
-            dir,
-            name,
-        };
-        stack.config(yaml);
-        stack
-    }
-
-    fn config(&self, yaml: &str) {
-        self.write("dev.yml", &yaml.replace("IMAGE", TEST_IMAGE));
-    }
-
-    fn path(&self, rel: &str) -> PathBuf {
-        self.dir.path().join(rel)
-    }
-
-    fn write(&self, rel: &str, text: &str) {
-        let path = self.path(rel);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).expect("make a test directory");
-        }
-        std::fs::write(path, text).expect("write a test file");
-    }
-
-    /// `devenv -p <name> ARGS` in the project directory, without colors.
-    fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_devenv"));
-        cmd.arg("-p")
-            .arg(&self.name)
-            .args(args)
-            .current_dir(self.dir.path())
-            .env_remove("DEVENV_PROJECT_NAME")
-            .env_remove("DEVENV_PROFILES")
-            .env_remove("COMPOSE_PROFILES")
-            .env("NO_COLOR", "1");
-        cmd
-    }
-
-    fn devenv(&self, args: &[&str]) -> Out {
-        finish(self.command(args))
-    }
-
-    /// Runs devenv and insists on success.
-    fn ok(&self, args: &[&str]) -> Out {
-        let out = self.devenv(args);
-        assert_eq!(out.code, Some(0), "devenv {args:?} failed:\n{}", out.show());
-        out
-    }
-
-    /// Starts devenv in the background, its output collected as it comes.
-    fn spawn(&self, args: &[&str]) -> Running {
-        let mut child = self
-            .command(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("devenv starts");
-        let stdout = collect(child.stdout.take().expect("stdout"));
-        let stderr = collect(child.stderr.take().expect("stderr"));
-        Running {
-            child,
-            stdout,
-            stderr,
-        }
-    }
-
-    /// The project's service containers (not one-offs), running or not: service → id.
-    fn containers(&self) -> BTreeMap<String, String> {
-        let listed = docker_ok(&[
-            "ps",
-            "-a",
-            "--no-trunc",
-            "--filter",
-            &self.label(),
-            "--filter",
-            "label=dev.devenv.oneoff=false",
-            "--format",
-            "{{.Label \"dev.devenv.service\"}} {{.ID}}",
-        ]);
-        listed
-            .lines()
-            .filter_map(|l| l.split_once(' '))
-            .map(|(s, id)| (s.to_owned(), id.to_owned()))
-            .collect()
-    }
-
-    /// The project's one-off containers, running or not.
-    fn oneoffs(&self) -> Vec<String> {
-        let listed = docker_ok(&[
-            "ps",
-            "-aq",
-            "--filter",
-            &self.label(),
-            "--filter",
-            "label=dev.devenv.oneoff=true",
-        ]);
-        listed.lines().map(str::to_owned).collect()
-    }
-
-    fn id(&self, service: &str) -> String {
-        self.containers()
-            .remove(service)
-            .unwrap_or_else(|| panic!("no container for service `{service}`"))
-    }
-
-    fn label(&self) -> String {
-        format!("label=dev.devenv.project={}", self.name)
-    }
-}
+use common::stack::{Out, Stack, exists, free_port, has_status, inspect, state, wait_until};
+use common::{TEST_IMAGE, docker, docker_ok};
 
 /// Runs a prepared devenv command to its end with no input.
 fn finish(mut cmd: Command) -> Out {
@@ -167,34 +18,8 @@ fn finish(mut cmd: Command) -> Out {
         code: output.status.code(),
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        raw: output.stdout,
         elapsed: started.elapsed(),
-    }
-}
-
-/// `docker inspect -f FORMAT TARGET`.
-fn inspect(target: &str, format: &str) -> String {
-    docker_ok(&["inspect", "-f", format, target])
-}
-
-fn state(target: &str) -> String {
-    inspect(target, "{{.State.Status}}")
-}
-
-fn exists(kind: &str, name: &str) -> bool {
-    docker(&[kind, "inspect", name]).status.success()
-}
-
-/// Polls `check` every 50 ms until it holds or `timeout` passes.
-fn wait_until(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if check() {
-            return true;
-        }
-        if Instant::now() > deadline {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(50));
     }
 }
 
@@ -207,113 +32,6 @@ fn wait_for_log(id: &str, needle: &str) {
         seen.contains(needle)
     });
     assert!(found, "`{needle}` never showed in the logs:\n{seen}");
-}
-
-/// A port nothing listens on right now.
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    listener.local_addr().expect("local addr").port()
-}
-
-fn collect(mut stream: impl Read + Send + 'static) -> Arc<Mutex<String>> {
-    let text = Arc::new(Mutex::new(String::new()));
-    let sink = Arc::clone(&text);
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 4096];
-        while let Ok(n) = stream.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            sink.lock()
-                .expect("lock")
-                .push_str(&String::from_utf8_lossy(&buf[..n]));
-        }
-    });
-    text
-}
-
-/// A devenv process running in the background; killed if the test ends before it does.
-struct Running {
-    child: Child,
-    stdout: Arc<Mutex<String>>,
-    stderr: Arc<Mutex<String>>,
-}
-
-impl Running {
-    fn stdout(&self) -> String {
-        self.stdout.lock().expect("lock").clone()
-    }
-
-    fn stderr(&self) -> String {
-        self.stderr.lock().expect("lock").clone()
-    }
-
-    /// Waits until stdout or stderr contains `needle`; panics with both after `timeout`.
-    fn wait_for(&self, needle: &str, timeout: Duration) {
-        let seen = wait_until(timeout, || {
-            self.stdout().contains(needle) || self.stderr().contains(needle)
-        });
-        assert!(
-            seen,
-            "`{needle}` did not appear within {timeout:?}\n--- stdout\n{}--- stderr\n{}",
-            self.stdout(),
-            self.stderr()
-        );
-    }
-
-    fn has_ended(&mut self) -> bool {
-        self.child.try_wait().expect("try_wait").is_some()
-    }
-
-    fn interrupt(&self) {
-        let pid = libc::pid_t::try_from(self.child.id()).expect("pid fits");
-        // SAFETY: sending a signal to our own child process.
-        let rc = unsafe { libc::kill(pid, libc::SIGINT) };
-        assert_eq!(rc, 0, "kill -INT {pid}");
-    }
-
-    /// Waits for the process to end (panicking after `timeout`); `elapsed` counts from `since`.
-    fn finish(mut self, timeout: Duration, since: Instant) -> Out {
-        let deadline = Instant::now() + timeout;
-        let status = loop {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                break status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "devenv did not end within {timeout:?}\n--- stdout\n{}--- stderr\n{}",
-                self.stdout(),
-                self.stderr()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        let elapsed = since.elapsed();
-        // The readers see end of file once the process is gone; give them a moment.
-        std::thread::sleep(Duration::from_millis(100));
-        Out {
-            code: status.code(),
-            stdout: self.stdout(),
-            stderr: self.stderr(),
-            elapsed,
-        }
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
-/// The status line of `service` saying `what` (`web  Started`), wherever the padding falls.
-fn has_status(stderr: &str, service: &str, what: &str) -> bool {
-    stderr.lines().any(|l| {
-        l.strip_prefix(service)
-            .is_some_and(|rest| rest.starts_with(' ') && rest.trim() == what)
-    })
 }
 
 /// Seconds since the Unix epoch of an engine timestamp (`2024-05-01T12:34:56.789Z`).
@@ -512,7 +230,7 @@ fn attached_up_timeout_bounds_stopping_on_ctrl_c() {
     let id = stack.id("web");
     let interrupted = Instant::now();
     up.interrupt();
-    let out = up.finish(Duration::from_secs(30), interrupted);
+    let out = up.finish_since(Duration::from_secs(30), interrupted);
     eprintln!("attached up -t 1, Ctrl-C to exit: {:?}", out.elapsed);
     assert_eq!(out.code, Some(130), "{}", out.show());
     assert!(has_status(&out.stderr, "web", "Stopped"), "{}", out.show());
@@ -936,7 +654,7 @@ fn logs_follow_prints_new_lines_until_the_container_stops() {
     );
 
     stack.ok(&["stop"]);
-    let out = follow.finish(Duration::from_secs(20), Instant::now());
+    let out = follow.finish_since(Duration::from_secs(20), Instant::now());
     assert_eq!(out.code, Some(0), "{}", out.show());
     assert_eq!(out.stdout, "web | first\nweb | second\n", "{}", out.show());
 }

@@ -1,6 +1,7 @@
 //! Shared helpers for real-engine tests: test image, unique projects, cleanup by label.
 #![allow(dead_code)]
 
+pub mod stack;
 use std::process::{Command, Output};
 use std::sync::Once;
 use std::sync::atomic::{AtomicUsize, Ordering};
